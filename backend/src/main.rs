@@ -1,1 +1,147 @@
-fn main() {}
+//! The `hfb` command: `hfb serve` (the default) runs the platform.
+
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use hfb_backend::config::Settings;
+use hfb_backend::startup::{Application, openapi_document};
+use hfb_backend::telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "hfb",
+    version,
+    about = "hfb — Hugging Face for Business: find, deploy, call and watch ML models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server and the web app (the default). Configured by environment
+    /// variables or a `.env` file; see the README's configuration table.
+    Serve,
+    /// Print the effective configuration as JSON, with secrets redacted.
+    Config,
+    /// Print the OpenAPI document of this build.
+    Openapi,
+    /// Probe `/healthz` of a running server; exit 0 when it answers 200 (container health checks).
+    Healthcheck {
+        /// Base URL to probe. Default: derived from HFB_BIND.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    // A missing .env is normal; a malformed one is reported.
+    if let Err(e) = dotenvy::dotenv()
+        && !e.not_found()
+    {
+        eprintln!("hfb: cannot read .env: {e}");
+        return ExitCode::from(2);
+    }
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Openapi = command {
+        return match openapi_document().to_pretty_json() {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hfb: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("hfb: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match command {
+        Command::Config => match serde_json::to_string_pretty(&settings) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hfb: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Healthcheck { url } => {
+            healthcheck(url.unwrap_or_else(|| format!("http://{}", settings.bind)))
+        }
+        Command::Serve | Command::Openapi => serve(settings),
+    }
+}
+
+fn serve(settings: Settings) -> ExitCode {
+    telemetry::init(&settings);
+    if let Some(path) = &settings.generated_secrets_file {
+        tracing::warn!(
+            path = %path.display(),
+            "JWT_SECRET/JWT_REFRESH_SECRET are not set: using development secrets generated and kept in this file"
+        );
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        let url = app.url();
+        tracing::info!(url = %url, "listening on {url}");
+        app.run_until_stopped().await?;
+        tracing::info!("stopped");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "hfb failed to start");
+            eprintln!("hfb: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A dependency-free HTTP/1.0 GET of `/healthz` (images may lack curl).
+fn healthcheck(base: String) -> ExitCode {
+    let Some(authority) = base
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+    else {
+        eprintln!("hfb: healthcheck needs an http:// URL");
+        return ExitCode::from(2);
+    };
+    let authority = authority.replace("0.0.0.0", "127.0.0.1");
+    let probe = || -> std::io::Result<bool> {
+        let addr = authority
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3))?;
+        stream.set_read_timeout(Some(Duration::from_secs(3)))?;
+        write!(stream, "GET /healthz HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("hfb: {base}/healthz did not answer 200");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("hfb: {base}/healthz: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -181,10 +181,25 @@ mod tests {
     fn as_str_matches_serde_name_for_every_code() {
         use ErrorCode::*;
         for code in [
-            BadRequest, InvalidJson, InvalidQuery, InvalidPath, PayloadTooLarge,
-            UnsupportedMediaType, ValidationFailed, Unauthorized, Forbidden, NotFound,
-            MethodNotAllowed, Conflict, RateLimited, ServiceUnavailable, UpstreamError,
-            Timeout, Internal, Network, Unknown,
+            BadRequest,
+            InvalidJson,
+            InvalidQuery,
+            InvalidPath,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            ValidationFailed,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            MethodNotAllowed,
+            Conflict,
+            RateLimited,
+            ServiceUnavailable,
+            UpstreamError,
+            Timeout,
+            Internal,
+            Network,
+            Unknown,
         ] {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
@@ -198,7 +213,9 @@ mod tests {
 
     #[test]
     fn status_mapping_is_consistent() {
-        for status in [400u16, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503, 504] {
+        for status in [
+            400u16, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503, 504,
+        ] {
             let code = ErrorCode::from_status(status);
             assert_eq!(code.http_status(), status, "{code}");
         }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod health;
+pub mod telemetry;
 pub mod ws;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};

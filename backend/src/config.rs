@@ -1,0 +1,485 @@
+//! Typed settings, read once at start from the environment (and an optional `.env`).
+//!
+//! Every setting is optional and has an embedded default, so `hfb` runs on a fresh
+//! machine with no configuration. Secrets are wrapped in [`Secret`], whose `Debug`
+//! and `Serialize` never show the value.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A value that must never reach a log line or an API answer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Development => "development",
+            Self::Production => "production",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One JSON object per line (production, log shippers, CloudWatch).
+    Json,
+    /// Human-readable, coloured when a terminal (development).
+    Pretty,
+}
+
+/// The server's settings. The README's configuration table lists the same names.
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    /// `HFB_ENV`: `development` (default) or `production`. Production refuses
+    /// generated secrets and defaults to JSON logs.
+    pub environment: Environment,
+    /// `HFB_BIND`: address to listen on; port 0 picks a free port. Default `127.0.0.1:3000`.
+    pub bind: String,
+    /// `PUBLIC_APP_URL`: the URL people use to reach hfb. Default `http://localhost:3000`.
+    pub public_app_url: String,
+    /// `HFB_DATA_DIR`: where embedded data lives (SQLite file, generated secrets,
+    /// artifacts, models). Default `./data`.
+    pub data_dir: PathBuf,
+    /// `HFB_STATIC_DIR`: the built web app (trunk's `dist`). Default `./dist`.
+    pub static_dir: PathBuf,
+    /// `MONGODB_URI`: use MongoDB instead of the embedded SQLite store.
+    pub mongodb_uri: Option<Secret>,
+    /// `HFB_MONGODB_DATABASE`: database name inside MongoDB. Default `hfb`.
+    pub mongodb_database: String,
+    /// `REDIS_URL`: use Redis for cache, rate limits and pub/sub instead of in-process.
+    pub redis_url: Option<Secret>,
+    /// `JWT_SECRET`: signs access tokens. Generated and kept under the data dir in
+    /// development when unset; required in production.
+    pub jwt_secret: Secret,
+    /// `JWT_REFRESH_SECRET`: keys the hashes of refresh tokens. Same rules as `JWT_SECRET`.
+    pub jwt_refresh_secret: Secret,
+    /// `HUGGING_FACE_API_KEY`: token for the Hugging Face Hub and Inference APIs.
+    pub hugging_face_api_key: Option<Secret>,
+    /// `HF_ENDPOINT`: the Hugging Face Hub base URL. Default `https://huggingface.co`.
+    pub hf_endpoint: String,
+    /// `AWS_REGION`: region for S3 and Lambda. Default `us-east-1`.
+    pub aws_region: String,
+    /// `S3_BUCKET`: store artifacts in this bucket instead of the data dir.
+    pub s3_bucket: Option<String>,
+    /// `HFB_LOG_FORMAT`: `json` or `pretty`. Default pretty in development, json in production.
+    pub log_format: LogFormat,
+    /// `HFB_LOG` (or `RUST_LOG`): tracing filter. Default `info`.
+    pub log_filter: String,
+    /// `HFB_WORKERS`: HTTP worker threads. Default: one per CPU core.
+    pub workers: Option<usize>,
+    /// `HFB_MAX_BODY_BYTES`: largest JSON body accepted. Default 1 MiB.
+    pub max_body_bytes: usize,
+    /// `HFB_WS_HEARTBEAT_MS`: WebSocket heartbeat interval. Default 5000.
+    #[serde(with = "millis")]
+    pub ws_heartbeat: Duration,
+    /// `HFB_SHUTDOWN_TIMEOUT_SECS`: grace period for in-flight requests on shutdown. Default 30.
+    pub shutdown_timeout_secs: u64,
+    /// Set when development secrets were generated and kept in this file (logged at start).
+    #[serde(skip)]
+    pub generated_secrets_file: Option<PathBuf>,
+}
+
+mod millis {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error(
+        "{0} must be set in production (HFB_ENV=production); generated secrets are for development only"
+    )]
+    MissingSecret(&'static str),
+    #[error("cannot keep generated secrets under {path}: {source}")]
+    SecretFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Shortest secret accepted: 32 bytes of key material for HS256.
+const MIN_SECRET_LEN: usize = 32;
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` if present).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass a map instead of the
+    /// process environment. Secrets that are unset are generated (development only).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let environment = match get("HFB_ENV").as_deref() {
+            None | Some("development" | "dev") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "HFB_ENV",
+                    format!("`{other}` is not development or production"),
+                ));
+            }
+        };
+        let log_format = match get("HFB_LOG_FORMAT").as_deref() {
+            None => match environment {
+                Environment::Development => LogFormat::Pretty,
+                Environment::Production => LogFormat::Json,
+            },
+            Some("json") => LogFormat::Json,
+            Some("pretty" | "text") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(invalid(
+                    "HFB_LOG_FORMAT",
+                    format!("`{other}` is not json or pretty"),
+                ));
+            }
+        };
+        let data_dir = PathBuf::from(get("HFB_DATA_DIR").unwrap_or_else(|| "data".into()));
+        let public_app_url =
+            get("PUBLIC_APP_URL").unwrap_or_else(|| "http://localhost:3000".into());
+        if !(public_app_url.starts_with("http://") || public_app_url.starts_with("https://")) {
+            return Err(invalid(
+                "PUBLIC_APP_URL",
+                "must start with http:// or https://".into(),
+            ));
+        }
+        let hf_endpoint = get("HF_ENDPOINT").unwrap_or_else(|| "https://huggingface.co".into());
+        if !(hf_endpoint.starts_with("http://") || hf_endpoint.starts_with("https://")) {
+            return Err(invalid(
+                "HF_ENDPOINT",
+                "must start with http:// or https://".into(),
+            ));
+        }
+        let redis_url = get("REDIS_URL").map(Secret::new);
+        if let Some(url) = &redis_url
+            && !(url.0.starts_with("redis://") || url.0.starts_with("rediss://"))
+        {
+            return Err(invalid(
+                "REDIS_URL",
+                "must start with redis:// or rediss://".into(),
+            ));
+        }
+        let mongodb_uri = get("MONGODB_URI").map(Secret::new);
+        if let Some(uri) = &mongodb_uri
+            && !(uri.0.starts_with("mongodb://") || uri.0.starts_with("mongodb+srv://"))
+        {
+            return Err(invalid(
+                "MONGODB_URI",
+                "must start with mongodb:// or mongodb+srv://".into(),
+            ));
+        }
+        let workers = match get("HFB_WORKERS") {
+            None => None,
+            Some(v) => Some(parse_range("HFB_WORKERS", &v, 1, 512)?),
+        };
+        let max_body_bytes = match get("HFB_MAX_BODY_BYTES") {
+            None => 1024 * 1024,
+            Some(v) => parse_range("HFB_MAX_BODY_BYTES", &v, 1024, 1024 * 1024 * 1024)?,
+        };
+        let ws_heartbeat = match get("HFB_WS_HEARTBEAT_MS") {
+            None => Duration::from_secs(5),
+            Some(v) => {
+                Duration::from_millis(parse_range("HFB_WS_HEARTBEAT_MS", &v, 100, 600_000)? as u64)
+            }
+        };
+        let shutdown_timeout_secs = match get("HFB_SHUTDOWN_TIMEOUT_SECS") {
+            None => 30,
+            Some(v) => parse_range("HFB_SHUTDOWN_TIMEOUT_SECS", &v, 0, 3600)? as u64,
+        };
+
+        let jwt_secret = get("JWT_SECRET").map(Secret::new);
+        let jwt_refresh_secret = get("JWT_REFRESH_SECRET").map(Secret::new);
+        let (jwt_secret, jwt_refresh_secret, generated_secrets_file) =
+            resolve_secrets(environment, &data_dir, jwt_secret, jwt_refresh_secret)?;
+
+        Ok(Self {
+            environment,
+            bind: get("HFB_BIND").unwrap_or_else(|| "127.0.0.1:3000".into()),
+            public_app_url,
+            static_dir: PathBuf::from(get("HFB_STATIC_DIR").unwrap_or_else(|| "dist".into())),
+            data_dir,
+            mongodb_uri,
+            mongodb_database: get("HFB_MONGODB_DATABASE").unwrap_or_else(|| "hfb".into()),
+            redis_url,
+            jwt_secret,
+            jwt_refresh_secret,
+            hugging_face_api_key: get("HUGGING_FACE_API_KEY").map(Secret::new),
+            hf_endpoint,
+            aws_region: get("AWS_REGION").unwrap_or_else(|| "us-east-1".into()),
+            s3_bucket: get("S3_BUCKET"),
+            log_format,
+            log_filter: get("HFB_LOG")
+                .or_else(|| get("RUST_LOG"))
+                .unwrap_or_else(|| "info".into()),
+            workers,
+            max_body_bytes,
+            ws_heartbeat,
+            shutdown_timeout_secs,
+            generated_secrets_file,
+        })
+    }
+
+    /// The SQLite file of the embedded store.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("hfb.sqlite3")
+    }
+}
+
+fn invalid(name: &'static str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name, reason }
+}
+
+fn parse_range(
+    name: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    let n: usize = value
+        .parse()
+        .map_err(|_| invalid(name, format!("`{value}` is not a whole number")))?;
+    if n < min || n > max {
+        return Err(invalid(name, format!("{n} is outside {min}..={max}")));
+    }
+    Ok(n)
+}
+
+/// File under the data dir that keeps generated development secrets across restarts.
+const SECRETS_FILE: &str = "secrets.env";
+
+fn resolve_secrets(
+    environment: Environment,
+    data_dir: &Path,
+    jwt: Option<Secret>,
+    refresh: Option<Secret>,
+) -> Result<(Secret, Secret, Option<PathBuf>), ConfigError> {
+    for (name, value) in [("JWT_SECRET", &jwt), ("JWT_REFRESH_SECRET", &refresh)] {
+        if let Some(v) = value
+            && v.0.len() < MIN_SECRET_LEN
+        {
+            return Err(invalid(
+                name,
+                format!("must be at least {MIN_SECRET_LEN} characters"),
+            ));
+        }
+    }
+    if let (Some(jwt), Some(refresh)) = (&jwt, &refresh) {
+        return Ok((jwt.clone(), refresh.clone(), None));
+    }
+    if environment == Environment::Production {
+        let missing = if jwt.is_none() {
+            "JWT_SECRET"
+        } else {
+            "JWT_REFRESH_SECRET"
+        };
+        return Err(ConfigError::MissingSecret(missing));
+    }
+    let (a, b) = load_or_create_secrets(data_dir)?;
+    Ok((
+        jwt.unwrap_or(a),
+        refresh.unwrap_or(b),
+        Some(data_dir.join(SECRETS_FILE)),
+    ))
+}
+
+fn load_or_create_secrets(data_dir: &Path) -> Result<(Secret, Secret), ConfigError> {
+    let path = data_dir.join(SECRETS_FILE);
+    let io_err = |source| ConfigError::SecretFile {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let find = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| Secret::new(v.trim()))
+                .filter(|s| s.0.len() >= MIN_SECRET_LEN)
+        };
+        if let (Some(a), Some(b)) = (find("JWT_SECRET"), find("JWT_REFRESH_SECRET")) {
+            return Ok((a, b));
+        }
+    }
+    std::fs::create_dir_all(data_dir).map_err(io_err)?;
+    let (a, b) = (random_secret(), random_secret());
+    let body = format!(
+        "# Generated by hfb for development. Set JWT_SECRET and JWT_REFRESH_SECRET in production.\nJWT_SECRET={}\nJWT_REFRESH_SECRET={}\n",
+        a.0, b.0
+    );
+    write_private(&path, body.as_bytes()).map_err(io_err)?;
+    Ok((a, b))
+}
+
+fn random_secret() -> Secret {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_configuration_and_generate_persistent_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let first = settings(&[("HFB_DATA_DIR", data)]).unwrap();
+        assert_eq!(first.bind, "127.0.0.1:3000");
+        assert_eq!(first.environment, Environment::Development);
+        assert_eq!(first.log_format, LogFormat::Pretty);
+        assert!(first.mongodb_uri.is_none() && first.redis_url.is_none());
+        assert!(first.jwt_secret.expose().len() >= MIN_SECRET_LEN);
+        assert_ne!(first.jwt_secret, first.jwt_refresh_secret);
+        let second = settings(&[("HFB_DATA_DIR", data)]).unwrap();
+        assert_eq!(
+            first.jwt_secret, second.jwt_secret,
+            "generated secret survives a restart"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(SECRETS_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "secrets file is private");
+        }
+    }
+
+    #[test]
+    fn production_refuses_missing_or_short_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().to_str().unwrap();
+        let err = settings(&[("HFB_ENV", "production"), ("HFB_DATA_DIR", data)]).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::MissingSecret("JWT_SECRET")),
+            "{err}"
+        );
+        let err = settings(&[
+            ("HFB_ENV", "production"),
+            ("JWT_SECRET", "short"),
+            ("JWT_REFRESH_SECRET", "short"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("at least 32"), "{err}");
+        let long = "x".repeat(40);
+        let ok = settings(&[
+            ("HFB_ENV", "production"),
+            ("JWT_SECRET", &long),
+            ("JWT_REFRESH_SECRET", &long),
+        ])
+        .unwrap();
+        assert_eq!(ok.log_format, LogFormat::Json);
+        assert!(!dir.path().join(SECRETS_FILE).exists());
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_or_json() {
+        let long = "s3cr3t-value-that-must-not-leak-0123456789";
+        let s = settings(&[
+            ("JWT_SECRET", long),
+            ("JWT_REFRESH_SECRET", long),
+            (
+                "REDIS_URL",
+                "redis://:s3cr3t-value-that-must-not-leak@localhost",
+            ),
+            ("HUGGING_FACE_API_KEY", "hf_s3cr3t-value-that-must-not-leak"),
+        ])
+        .unwrap();
+        let debug = format!("{s:?}");
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(
+            !debug.contains("s3cr3t") && !json.contains("s3cr3t"),
+            "{debug}\n{json}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let long = "y".repeat(40);
+        let base = [
+            ("JWT_SECRET", long.as_str()),
+            ("JWT_REFRESH_SECRET", long.as_str()),
+        ];
+        for (name, value) in [
+            ("HFB_ENV", "staging"),
+            ("HFB_WORKERS", "0"),
+            ("HFB_MAX_BODY_BYTES", "lots"),
+            ("REDIS_URL", "http://localhost"),
+            ("MONGODB_URI", "postgres://x"),
+            ("PUBLIC_APP_URL", "localhost:3000"),
+            ("HFB_LOG_FORMAT", "xml"),
+        ] {
+            let mut pairs = base.to_vec();
+            pairs.push((name, value));
+            let err = settings(&pairs).unwrap_err();
+            assert!(err.to_string().contains(name), "{name}: {err}");
+        }
+    }
+}

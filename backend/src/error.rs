@@ -1,0 +1,174 @@
+//! Errors of the HTTP API.
+//!
+//! Which type to use where:
+//! - Handlers and extractors return [`ApiError`]. It carries a stable [`ErrorCode`], a
+//!   message safe to show to the caller, and optional structured `details`.
+//! - Services return their own domain errors (or store/cache errors) and implement
+//!   `From<...> for ApiError`, so handlers stay one `?` deep.
+//! - Faults the caller cannot fix go through [`ApiError::internal`]: the cause is logged
+//!   with the request id, the answer says only "internal error".
+//!
+//! Every error response, including actix's own (malformed JSON, unknown routes, wrong
+//! methods, oversized bodies), leaves the server as
+//! `{"error":{"code","message","details"?,"request_id"}}`: the request-context middleware
+//! stamps the request id and wraps any non-JSON error body (see `middleware.rs`).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use hfb_shared::{ErrorBody, ErrorCode, ErrorDetail};
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, message).with_retry_after(5)
+    }
+
+    /// Logs `cause` and answers a generic 500: internals never reach the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            ErrorCode::Internal,
+            "internal error; the request id identifies it in the server log",
+        )
+    }
+
+    pub fn to_body(&self, request_id: Option<String>) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                details: self.details.clone(),
+                request_id,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after {
+            res.insert_header(("retry-after", seconds.to_string()));
+        }
+        // The middleware re-renders this body with the request id; this one is the
+        // fallback when the error escapes outside of it.
+        res.json(self.to_body(None))
+    }
+}
+
+impl From<hfb_store::StoreError> for ApiError {
+    fn from(err: hfb_store::StoreError) -> Self {
+        use hfb_store::StoreError as E;
+        match err {
+            E::NotFound => Self::not_found("not found"),
+            E::Conflict(what) => Self::new(ErrorCode::Conflict, what),
+            E::Unavailable(why) => {
+                tracing::warn!(error = %why, "store unavailable");
+                Self::unavailable("the data store is unavailable; retry shortly")
+            }
+            E::Internal(why) => Self::internal(why),
+        }
+    }
+}
+
+/// Turns actix's JSON extractor errors into the API's shape.
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::OverflowKnownLength { length, limit } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is {length} bytes; this route accepts at most {limit}"),
+        ),
+        J::Overflow { limit } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than this route accepts ({limit} bytes)"),
+        ),
+        J::ContentType => ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        J::Deserialize(e) => {
+            ApiError::new(ErrorCode::InvalidJson, format!("invalid JSON body: {e}"))
+        }
+        J::Payload(e) => ApiError::bad_request(format!("could not read the body: {e}")),
+        other => ApiError::bad_request(format!("invalid body: {other}")),
+    };
+    api.into()
+}
+
+pub fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::new(
+        ErrorCode::InvalidQuery,
+        format!("invalid query string: {err}"),
+    )
+    .into()
+}
+
+pub fn path_error(
+    err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::new(ErrorCode::InvalidPath, format!("invalid path: {err}")).into()
+}
+
+pub fn payload_error(err: actix_web::error::PayloadError) -> ApiError {
+    use actix_web::error::PayloadError as P;
+    match err {
+        P::Overflow => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the body is larger than this route accepts",
+        ),
+        other => ApiError::bad_request(format!("could not read the body: {other}")),
+    }
+}

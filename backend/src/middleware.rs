@@ -1,0 +1,151 @@
+//! The request-context middleware: one place that gives every request an id, a tracing
+//! span and a log line, and gives every error response the API's JSON shape.
+
+use std::time::Instant;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+use hfb_shared::{ErrorBody, ErrorCode};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the current request, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Accepts a caller's id when it is short and plain (so proxies can correlate), else makes one.
+fn request_id_for(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string())
+}
+
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = request_id_for(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().clone();
+    let path = req.path().to_owned();
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let started = Instant::now();
+
+    // Inner services turn handler errors into responses; an `Err` here is rare (a fault in
+    // a middleware) and is rendered by actix from the same `ResponseError` impls.
+    // (Cloning the request to build a response here would break actix's routing.)
+    let res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
+    let status = res.status();
+    let mut res = if status.is_client_error() || status.is_server_error() {
+        error_envelope(res, &request_id)
+    } else {
+        res
+    };
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status.is_server_error() {
+            tracing::error!(status = status.as_u16(), latency_ms, "request failed");
+        } else if path == "/healthz" || path == "/readyz" {
+            tracing::debug!(status = status.as_u16(), latency_ms, "probe");
+        } else {
+            tracing::info!(status = status.as_u16(), latency_ms, "request");
+        }
+    });
+    Ok(res)
+}
+
+/// Gives an error response the API's JSON shape with the request id.
+///
+/// An [`ApiError`] is re-rendered with the id; another JSON body (for example the
+/// readiness report on a 503) or an HTML page is left as it is; anything else, such as
+/// actix's own plain-text 404/405 answers, is replaced by a JSON error from the status.
+fn error_envelope(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    let api_error = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .cloned();
+    let body = match api_error {
+        Some(api) => api.to_body(Some(request_id.to_owned())),
+        // Already JSON (e.g. the readiness report), or a page meant for a browser.
+        None if has_content_type(&res, "application/json")
+            || has_content_type(&res, "text/html") =>
+        {
+            return res;
+        }
+        None => {
+            let message = generic_message(&res, status);
+            let mut body = ErrorBody::new(ErrorCode::from_status(status.as_u16()), message);
+            body.error.request_id = Some(request_id.to_owned());
+            body
+        }
+    };
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
+        Err(_) => return res,
+    };
+    let (req, response) = res.into_parts();
+    let mut response = response.set_body(BoxBody::new(bytes));
+    let headers = response.headers_mut();
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::CONTENT_ENCODING);
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    ServiceResponse::new(req, response)
+}
+
+fn has_content_type(res: &ServiceResponse<BoxBody>, prefix: &str) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(prefix))
+}
+
+fn generic_message(res: &ServiceResponse<BoxBody>, status: StatusCode) -> String {
+    let req = res.request();
+    match status {
+        StatusCode::NOT_FOUND => format!("nothing at {} {}", req.method(), req.path()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            format!("{} is not allowed on {}", req.method(), req.path())
+        }
+        s if s.is_client_error() => match res.response().error() {
+            Some(err) => err.to_string(),
+            None => s.canonical_reason().unwrap_or("bad request").to_lowercase(),
+        },
+        // Server faults: the cause goes to the log, never to the caller.
+        _ => {
+            if let Some(err) = res.response().error() {
+                tracing::error!(error = %err, "unhandled server error");
+            }
+            "internal error; the request id identifies it in the server log".to_owned()
+        }
+    }
+}

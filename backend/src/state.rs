@@ -1,0 +1,21 @@
+//! What every handler can reach: settings, the store, the cache and the WebSocket hub.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use hfb_cache::Cache;
+use hfb_store::Store;
+
+use crate::config::Settings;
+use crate::ws::WsHub;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<dyn Cache>,
+    pub hub: WsHub,
+    /// Random id of this process, to tell instances apart.
+    pub instance_id: Arc<str>,
+    pub started_at: Instant,
+}

@@ -1,0 +1,177 @@
+//! WebSocket fan-out: a hub task owns the set of open sockets and is driven by an mpsc
+//! command enum (no shared locks); each socket runs its own session task.
+
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use hfb_shared::ws::ServerMessage;
+use tokio::sync::{mpsc, oneshot};
+
+/// Messages a slow socket may have queued before it misses some.
+const OUTBOX_CAPACITY: usize = 64;
+
+enum HubCommand {
+    Join {
+        id: u64,
+        outbox: mpsc::Sender<Arc<str>>,
+    },
+    Leave {
+        id: u64,
+    },
+    Connections {
+        reply: oneshot::Sender<usize>,
+    },
+    Broadcast {
+        text: Arc<str>,
+    },
+}
+
+/// A socket's membership in the hub: its id and the frames the hub sends it.
+pub struct Outbox {
+    pub id: u64,
+    pub frames: mpsc::Receiver<Arc<str>>,
+    pub heartbeat: Duration,
+}
+
+/// Cheap to clone; every clone talks to the same hub task.
+#[derive(Clone)]
+pub struct WsHub {
+    commands: mpsc::UnboundedSender<HubCommand>,
+    next_id: Arc<AtomicU64>,
+    heartbeat: Duration,
+}
+
+impl WsHub {
+    /// Starts the hub task on the current Tokio runtime. It ends when every handle is dropped.
+    pub fn spawn(heartbeat: Duration) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(rx, heartbeat));
+        Self {
+            commands,
+            next_id: Arc::new(AtomicU64::new(1)),
+            heartbeat,
+        }
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat
+    }
+
+    /// Registers a socket; `None` once the hub has stopped.
+    pub async fn join(&self) -> Option<Outbox> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (outbox, frames) = mpsc::channel(OUTBOX_CAPACITY);
+        self.commands.send(HubCommand::Join { id, outbox }).ok()?;
+        Some(Outbox {
+            id,
+            frames,
+            heartbeat: self.heartbeat,
+        })
+    }
+
+    pub fn leave(&self, id: u64) {
+        let _ = self.commands.send(HubCommand::Leave { id });
+    }
+
+    /// Sends a message to every open socket of this instance.
+    pub fn broadcast(&self, message: &ServerMessage) {
+        if let Ok(text) = serde_json::to_string(message) {
+            let _ = self
+                .commands
+                .send(HubCommand::Broadcast { text: text.into() });
+        }
+    }
+
+    /// Open sockets on this instance.
+    pub async fn connections(&self) -> usize {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(HubCommand::Connections { reply })
+            .is_err()
+        {
+            return 0;
+        }
+        rx.await.unwrap_or(0)
+    }
+}
+
+async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Duration) {
+    let mut sockets: HashMap<u64, mpsc::Sender<Arc<str>>> = HashMap::new();
+    let mut ticker = tokio::time::interval(heartbeat);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut seq: u64 = 0;
+    loop {
+        tokio::select! {
+            command = commands.recv() => match command {
+                None => break,
+                Some(HubCommand::Join { id, outbox }) => {
+                    sockets.insert(id, outbox);
+                }
+                Some(HubCommand::Leave { id }) => {
+                    sockets.remove(&id);
+                }
+                Some(HubCommand::Connections { reply }) => {
+                    let _ = reply.send(sockets.len());
+                }
+                Some(HubCommand::Broadcast { text }) => fan_out(&mut sockets, &text),
+            },
+            _ = ticker.tick() => {
+                seq += 1;
+                if sockets.is_empty() {
+                    continue;
+                }
+                let beat = ServerMessage::Heartbeat {
+                    seq,
+                    server_time_ms: chrono::Utc::now().timestamp_millis(),
+                    connections: sockets.len(),
+                };
+                if let Ok(text) = serde_json::to_string(&beat) {
+                    fan_out(&mut sockets, &Arc::from(text));
+                }
+            }
+        }
+    }
+}
+
+/// Queues `text` for every socket; a full queue skips this message for that socket
+/// (a slow client never stalls the others), a closed one is forgotten.
+fn fan_out(sockets: &mut HashMap<u64, mpsc::Sender<Arc<str>>>, text: &Arc<str>) {
+    sockets.retain(|_, outbox| match outbox.try_send(text.clone()) {
+        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => true,
+        Err(mpsc::error::TrySendError::Closed(_)) => false,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[tokio::test]
+    async fn hub_counts_sockets_and_sends_heartbeats() {
+        let hub = WsHub::spawn(Duration::from_millis(50));
+        let mut a = hub.join().await.unwrap();
+        let b = hub.join().await.unwrap();
+        assert_eq!(hub.connections().await, 2);
+        let frame = tokio::time::timeout(Duration::from_secs(2), a.frames.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let msg: ServerMessage = serde_json::from_str(&frame).unwrap();
+        assert!(
+            matches!(msg, ServerMessage::Heartbeat { connections: 2, .. }),
+            "{msg:?}"
+        );
+        hub.leave(b.id);
+        assert_eq!(hub.connections().await, 1);
+        drop(a);
+        // A dropped socket is forgotten on the next fan-out.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(hub.connections().await, 0);
+    }
+}
