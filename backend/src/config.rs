@@ -106,6 +106,16 @@ pub struct Settings {
     pub ws_heartbeat: Duration,
     /// `HFB_SHUTDOWN_TIMEOUT_SECS`: grace period for in-flight requests on shutdown. Default 30.
     pub shutdown_timeout_secs: u64,
+    /// `HFB_CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser
+    /// (CORS with credentials). Default: none (same-origin only).
+    pub cors_origins: Vec<String>,
+    /// `HFB_TRUST_PROXY`: take the client IP from `X-Forwarded-For`/`Forwarded` (behind a
+    /// load balancer). Default `false`: the TCP peer address.
+    pub trust_proxy: bool,
+    /// `HFB_RATE_LIMIT_AUTH_PER_MIN`: sign-up, login and refresh calls per client IP per minute. Default 20.
+    pub rate_limit_auth_per_min: u32,
+    /// `HFB_RATE_LIMIT_PER_MIN`: API calls per user or API key per minute. Default 1200.
+    pub rate_limit_per_min: u32,
     /// Set when development secrets were generated and kept in this file (logged at start).
     #[serde(skip)]
     pub generated_secrets_file: Option<PathBuf>,
@@ -230,6 +240,41 @@ impl Settings {
             Some(v) => parse_range("HFB_SHUTDOWN_TIMEOUT_SECS", &v, 0, 3600)? as u64,
         };
 
+        let cors_origins: Vec<String> = get("HFB_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")))
+        {
+            return Err(invalid(
+                "HFB_CORS_ORIGINS",
+                format!("`{bad}` is not an http(s) origin"),
+            ));
+        }
+        let trust_proxy = match get("HFB_TRUST_PROXY").as_deref() {
+            None | Some("false" | "0" | "no") => false,
+            Some("true" | "1" | "yes") => true,
+            Some(other) => {
+                return Err(invalid(
+                    "HFB_TRUST_PROXY",
+                    format!("`{other}` is not true or false"),
+                ));
+            }
+        };
+        let rate_limit_auth_per_min = match get("HFB_RATE_LIMIT_AUTH_PER_MIN") {
+            None => 20,
+            Some(v) => parse_range("HFB_RATE_LIMIT_AUTH_PER_MIN", &v, 1, 1_000_000)? as u32,
+        };
+        let rate_limit_per_min = match get("HFB_RATE_LIMIT_PER_MIN") {
+            None => 1200,
+            Some(v) => parse_range("HFB_RATE_LIMIT_PER_MIN", &v, 1, 10_000_000)? as u32,
+        };
         let jwt_secret = get("JWT_SECRET").map(Secret::new);
         let jwt_refresh_secret = get("JWT_REFRESH_SECRET").map(Secret::new);
         let (jwt_secret, jwt_refresh_secret, generated_secrets_file) =
@@ -258,6 +303,10 @@ impl Settings {
             max_body_bytes,
             ws_heartbeat,
             shutdown_timeout_secs,
+            cors_origins,
+            trust_proxy,
+            rate_limit_auth_per_min,
+            rate_limit_per_min,
             generated_secrets_file,
         })
     }
@@ -353,8 +402,7 @@ fn load_or_create_secrets(data_dir: &Path) -> Result<(Secret, Secret), ConfigErr
 }
 
 fn random_secret() -> Secret {
-    use rand::Rng;
-    let bytes: [u8; 32] = rand::rng().random();
+    let bytes: [u8; 32] = rand::random();
     Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

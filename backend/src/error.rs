@@ -24,6 +24,10 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
     /// Seconds for a `Retry-After` header (429, 503).
     pub retry_after: Option<u64>,
+    /// `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds) on a 429.
+    pub rate_limit: Option<(u32, u32, u64)>,
+    /// Also delete the browser's session cookies (a refresh that can never succeed).
+    pub clear_session_cookies: bool,
 }
 
 impl ApiError {
@@ -33,7 +37,19 @@ impl ApiError {
             message: message.into(),
             details: None,
             retry_after: None,
+            rate_limit: None,
+            clear_session_cookies: false,
         }
+    }
+
+    pub fn clearing_session_cookies(mut self) -> Self {
+        self.clear_session_cookies = true;
+        self
+    }
+
+    pub fn with_rate_limit(mut self, limit: u32, remaining: u32, reset_secs: u64) -> Self {
+        self.rate_limit = Some((limit, remaining, reset_secs));
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -94,6 +110,16 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         if let Some(seconds) = self.retry_after {
             res.insert_header(("retry-after", seconds.to_string()));
+        }
+        if let Some((limit, remaining, reset)) = self.rate_limit {
+            res.insert_header(("ratelimit-limit", limit.to_string()));
+            res.insert_header(("ratelimit-remaining", remaining.to_string()));
+            res.insert_header(("ratelimit-reset", reset.to_string()));
+        }
+        if self.clear_session_cookies {
+            for cookie in crate::auth::cookies::removal() {
+                res.cookie(cookie);
+            }
         }
         // The middleware re-renders this body with the request id; this one is the
         // fallback when the error escapes outside of it.

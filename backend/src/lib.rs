@@ -1,6 +1,7 @@
 //! The hfb API server as a library: `main.rs` and the integration tests both start it
 //! through [`startup::Application`].
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod middleware;

@@ -149,3 +149,68 @@ fn generic_message(res: &ServiceResponse<BoxBody>, status: StatusCode) -> String
         }
     }
 }
+
+/// Headers every response carries. The CSP allows the WASM app (its inline bootstrap
+/// script by hash, `wasm-unsafe-eval` to compile the module) and nothing else.
+#[derive(Debug, Clone)]
+pub struct SecurityHeaders {
+    csp: HeaderValue,
+    hsts: bool,
+}
+
+impl SecurityHeaders {
+    pub fn new(inline_script_hashes: &[String], https: bool) -> Self {
+        let hashes: String = inline_script_hashes
+            .iter()
+            .map(|h| format!(" 'sha256-{h}'"))
+            .collect();
+        let csp = format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+             base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+        );
+        Self {
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'")),
+            hsts: https,
+        }
+    }
+}
+
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let policy = req
+        .app_data::<actix_web::web::Data<SecurityHeaders>>()
+        .cloned();
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if let Some(policy) = policy {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy.csp.clone());
+        if policy.hsts {
+            headers.insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    );
+    headers.insert(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    Ok(res)
+}

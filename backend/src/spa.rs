@@ -158,6 +158,37 @@ impl AllowHeader for HttpResponse {
     }
 }
 
+/// SHA-256 (base64) of each inline `<script>` in the built `index.html` (trunk's
+/// bootstrap), so the CSP can allow exactly those.
+pub fn inline_script_hashes(static_dir: &Path) -> Vec<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let Ok(html) = std::fs::read_to_string(index_path(static_dir)) else {
+        return Vec::new();
+    };
+    let mut hashes = Vec::new();
+    let mut rest = html.as_str();
+    while let Some(start) = rest.find("<script") {
+        rest = &rest[start..];
+        let Some(open_end) = rest.find('>') else {
+            break;
+        };
+        let tag = &rest[..open_end];
+        let body_start = open_end + 1;
+        let Some(close) = rest[body_start..].find("</script>") else {
+            break;
+        };
+        let body = &rest[body_start..body_start + close];
+        if !tag.contains(" src=") && !body.trim().is_empty() {
+            hashes.push(
+                base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body.as_bytes())),
+            );
+        }
+        rest = &rest[body_start + close..];
+    }
+    hashes
+}
+
 fn index_path(static_dir: &Path) -> PathBuf {
     static_dir.join("index.html")
 }
@@ -213,7 +244,17 @@ async fn cache_headers(
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed_asset;
+    use super::{inline_script_hashes, is_hashed_asset};
+
+    #[test]
+    fn inline_scripts_are_hashed_for_the_csp() {
+        let dir = tempfile::tempdir().unwrap();
+        let html = "<html><head><script src=\"/a.js\"></script><script type=\"module\">init('/x.wasm');</script></head></html>";
+        std::fs::write(dir.path().join("index.html"), html).unwrap();
+        let hashes = inline_script_hashes(dir.path());
+        // echo -n "init('/x.wasm');" | openssl dgst -sha256 -binary | base64
+        assert_eq!(hashes, ["guudoyWq5dGQUQ/PCsmZyn3lYPh+qrNUbdx6MDgRerU="]);
+    }
 
     #[test]
     fn recognises_trunk_hashed_names() {

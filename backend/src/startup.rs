@@ -5,16 +5,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use hfb_cache::Cache;
 use hfb_store::Store;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::error;
-use crate::middleware::request_context;
+use crate::middleware::{SecurityHeaders, request_context, security_headers};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::spa;
@@ -32,6 +33,8 @@ pub enum StartupError {
     Store(#[from] hfb_store::StoreError),
     #[error("cannot start the cache: {0}")]
     Cache(#[from] hfb_cache::CacheError),
+    #[error("{0}")]
+    Keys(#[from] crate::auth::tokens::KeyError),
 }
 
 /// A bound, not yet running server.
@@ -46,6 +49,12 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
         let cache = open_cache(&settings)?;
+        let redis_url = settings.redis_url.as_ref().map(|s| s.expose());
+        let limiter = hfb_cache::rate_limiter_from_url(redis_url)?;
+        let tokens = Arc::new(TokenKeys::new(
+            settings.jwt_secret.expose(),
+            settings.jwt_refresh_secret.expose(),
+        )?);
         let listener = TcpListener::bind(&settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind.clone(),
             source,
@@ -56,6 +65,8 @@ impl Application {
         })?;
         let state = AppState {
             hub: WsHub::spawn(settings.ws_heartbeat),
+            tokens,
+            limiter,
             settings: Arc::new(settings),
             store,
             cache,
@@ -138,9 +149,15 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     let data = web::Data::new(state);
     let max_body = settings.max_body_bytes;
     let static_dir = settings.static_dir.clone();
+    let security = web::Data::new(SecurityHeaders::new(
+        &spa::inline_script_hashes(&static_dir),
+        settings.public_app_url.starts_with("https://"),
+    ));
+    let cors_origins = settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         let (app, spec) = App::new()
             .app_data(data.clone())
+            .app_data(security.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(max_body)
@@ -150,6 +167,12 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_context))
+            .wrap(from_fn(security_headers))
+            // CORS is closed unless HFB_CORS_ORIGINS names origins.
+            .wrap(Condition::new(
+                !cors_origins.is_empty(),
+                cors(&cors_origins),
+            ))
             // Outermost, so the error envelope is rewritten before the body is compressed.
             .wrap(Compress::default())
             .into_utoipa_app()
@@ -173,6 +196,28 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header("x-csrf-token")
+        .allowed_header("x-request-id")
+        .expose_headers([
+            "x-request-id",
+            "retry-after",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+        ])
+        .supports_credentials()
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }
 
 /// The OpenAPI document of the whole route table (for `hfb openapi` and tests).

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use hfb_cache::Cache;
+use hfb_cache::{Cache, RateLimiter};
 use hfb_store::Store;
 
+use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::ws::WsHub;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub cache: Arc<dyn Cache>,
     pub hub: WsHub,
+    pub tokens: Arc<TokenKeys>,
+    pub limiter: Arc<dyn RateLimiter>,
     /// Random id of this process, to tell instances apart.
     pub instance_id: Arc<str>,
     pub started_at: Instant,

@@ -4,6 +4,7 @@
 //! builds for `wasm32-unknown-unknown`. With the `openapi` feature every type also
 //! derives `utoipa::ToSchema`, which is how the server documents its routes.
 
+pub mod auth;
 pub mod error;
 pub mod health;
 pub mod telemetry;

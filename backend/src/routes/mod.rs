@@ -1,10 +1,13 @@
 //! The route table. Every API route is registered here through `utoipa_actix_web`, which
 //! also adds it to the OpenAPI document, so the spec cannot miss a route.
 
+pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod live;
+pub mod me;
 pub mod meta;
+pub mod teams;
 pub mod telemetry;
 
 use utoipa_actix_web::scope;
@@ -18,6 +21,31 @@ pub fn configure(cfg: &mut ServiceConfig) {
             scope::scope("/api/v1")
                 .service(meta::version)
                 .service(health::health)
-                .service(telemetry::client_errors),
+                .service(telemetry::client_errors)
+                .service(auth::signup)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(me::me)
+                .service(me::update_me)
+                .service(me::delete_me)
+                .service(me::change_password)
+                .service(me::sessions)
+                .service(me::revoke_all_sessions)
+                .service(me::revoke_session)
+                .service(me::api_keys)
+                .service(me::create_api_key)
+                .service(me::revoke_api_key)
+                .service(me::invitations)
+                .service(me::accept_invitation)
+                .service(teams::list)
+                .service(teams::create)
+                .service(teams::detail)
+                .service(teams::delete_team)
+                .service(teams::change_role)
+                .service(teams::remove_member)
+                .service(teams::invite)
+                .service(teams::invitations)
+                .service(teams::revoke_invitation),
         );
 }

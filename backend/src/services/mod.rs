@@ -1,4 +1,7 @@
 //! Business logic with no actix types: handlers parse, call a service, map the result.
 
+pub mod accounts;
+pub mod limits;
 pub mod readiness;
+pub mod teams;
 pub mod validation;

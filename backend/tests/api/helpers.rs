@@ -80,6 +80,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("HFB_WORKERS".into(), "1".into()),
         ("HFB_WS_HEARTBEAT_MS".into(), "200".into()),
         ("HFB_SHUTDOWN_TIMEOUT_SECS".into(), "1".into()),
+        // Tests sign in many times from one address; rate-limit tests lower these.
+        ("HFB_RATE_LIMIT_AUTH_PER_MIN".into(), "100000".into()),
+        ("HFB_RATE_LIMIT_PER_MIN".into(), "100000".into()),
     ]);
     if let Ok(uri) = std::env::var("HFB_TEST_API_MONGODB_URI") {
         // Lets CI run the whole API suite on the MongoDB adapter too.
@@ -148,4 +151,176 @@ pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> se
     );
     assert_eq!(body["error"]["request_id"], header_id.as_str(), "{body}");
     body
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in browser: the access token in memory and the two session cookies.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub csrf: String,
+    pub user: serde_json::Value,
+}
+
+impl Session {
+    pub fn user_id(&self) -> String {
+        self.user["id"].as_str().unwrap().to_owned()
+    }
+
+    pub fn personal_team(&self) -> String {
+        self.user["current_team_id"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}-{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// The value of cookie `name` among a response's Set-Cookie headers (with its attributes).
+pub fn set_cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+fn cookie_value(header: &str) -> String {
+    header
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_owned()
+}
+
+impl TestApp {
+    pub async fn session_from(&self, res: reqwest::Response) -> Session {
+        assert!(
+            res.status().is_success(),
+            "sign-in failed: {}",
+            res.status()
+        );
+        let refresh = cookie_value(&set_cookie(&res, "hfb_refresh").expect("refresh cookie"));
+        let csrf = cookie_value(&set_cookie(&res, "hfb_csrf").expect("csrf cookie"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["csrf_token"], csrf.as_str());
+        Session {
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh,
+            csrf,
+            user: body["user"].clone(),
+        }
+    }
+
+    pub async fn signup_raw(&self, email: &str, password: &str, name: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/signup",
+            &serde_json::json!({"email": email, "password": password, "display_name": name}),
+        )
+        .await
+    }
+
+    /// Signs up a new user with a unique e-mail.
+    pub async fn signup(&self, tag: &str) -> (String, Session) {
+        let email = unique_email(tag);
+        let res = self.signup_raw(&email, PASSWORD, tag).await;
+        assert_eq!(res.status(), 201);
+        (email.clone(), self.session_from(res).await)
+    }
+
+    pub async fn login_raw(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let res = self.login_raw(email, password).await;
+        self.session_from(res).await
+    }
+
+    /// A cookie-authenticated call as the browser makes it (cookies, CSRF header, Origin).
+    pub fn cookie_call(&self, path: &str, s: &Session) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.at(path))
+            .header(
+                "cookie",
+                format!("hfb_refresh={}; hfb_csrf={}", s.refresh, s.csrf),
+            )
+            .header("x-csrf-token", &s.csrf)
+            .header("origin", &self.url)
+    }
+
+    pub async fn refresh(&self, s: &Session) -> reqwest::Response {
+        self.cookie_call("/api/v1/auth/refresh", s)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.at(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.authed(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_as(
+        &self,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        self.authed(reqwest::Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.authed(reqwest::Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an API key and returns (key, id).
+    pub async fn create_key(
+        &self,
+        token: &str,
+        scopes: &[&str],
+        team: Option<&str>,
+    ) -> (String, String) {
+        let mut body = serde_json::json!({"name": "test key", "scopes": scopes});
+        if let Some(team) = team {
+            body["team_id"] = team.into();
+        }
+        let res = self.post_as("/api/v1/me/api-keys", token, &body).await;
+        assert_eq!(res.status(), 201);
+        let created: serde_json::Value = res.json().await.unwrap();
+        (
+            created["key"].as_str().unwrap().to_owned(),
+            created["api_key"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
 }

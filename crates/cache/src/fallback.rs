@@ -4,7 +4,10 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
-use crate::{Cache, CacheError, MemoryCache, RedisCache};
+use crate::{
+    Cache, CacheError, MemoryCache, MemoryRateLimiter, Quota, RateDecision, RateLimiter,
+    RedisCache, RedisRateLimiter,
+};
 
 /// At most one "Redis is down" warning per this period.
 const WARN_EVERY: Duration = Duration::from_secs(30);
@@ -12,16 +15,14 @@ const WARN_EVERY: Duration = Duration::from_secs(30);
 /// outage would otherwise add a timeout to every request); `ping` always tries Redis.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Redis, with an in-process cache that serves reads and takes writes while Redis fails.
-///
-/// After recovery reads and writes go to Redis again; entries written to the fallback
-/// during the outage are not copied over (they are cache entries: a miss recomputes them).
-/// A successful Redis write or delete also drops the key from the fallback, so a later
-/// outage never serves a value older than what Redis had.
+/// The Redis health shared by the fallback wrappers: whether to try Redis now, whether the
+/// last attempt failed, and rate-limited warnings.
 #[derive(Debug)]
-pub struct FallbackCache {
-    primary: RedisCache,
-    fallback: MemoryCache,
+struct Breaker {
+    /// What is degraded, for the log lines: "cache", "rate limiter".
+    component: &'static str,
+    /// What happens meanwhile, for the warning.
+    meanwhile: &'static str,
     health: Mutex<Health>,
     degraded: AtomicBool,
 }
@@ -32,33 +33,18 @@ struct Health {
     skip_primary_until: Option<Instant>,
 }
 
-impl FallbackCache {
-    #[must_use]
-    pub fn new(primary: RedisCache, fallback: MemoryCache) -> Self {
+impl Breaker {
+    fn new(component: &'static str, meanwhile: &'static str) -> Self {
         Self {
-            primary,
-            fallback,
+            component,
+            meanwhile,
             health: Mutex::new(Health::default()),
             degraded: AtomicBool::new(false),
         }
     }
 
-    /// True while the last Redis attempt failed (requests are served in-process).
-    #[must_use]
-    pub fn is_degraded(&self) -> bool {
+    fn is_degraded(&self) -> bool {
         self.degraded.load(Ordering::Relaxed)
-    }
-
-    /// The Redis side, e.g. to inspect it in tests.
-    #[must_use]
-    pub fn primary(&self) -> &RedisCache {
-        &self.primary
-    }
-
-    /// The in-process side.
-    #[must_use]
-    pub fn fallback(&self) -> &MemoryCache {
-        &self.fallback
     }
 
     fn primary_allowed(&self) -> bool {
@@ -81,7 +67,8 @@ impl FallbackCache {
             drop(health);
             tracing::warn!(
                 %error, operation,
-                "Redis cache unavailable; serving from the in-process cache (next warning in 30 s at most)"
+                "Redis {} unavailable; {} (next warning in 30 s at most)",
+                self.component, self.meanwhile
             );
         }
     }
@@ -91,8 +78,62 @@ impl FallbackCache {
             let mut health = self.health.lock().unwrap_or_else(PoisonError::into_inner);
             health.skip_primary_until = None;
             drop(health);
-            tracing::info!("Redis cache reachable again");
+            tracing::info!("Redis {} reachable again", self.component);
         }
+    }
+}
+
+/// Redis, with an in-process cache that serves reads and takes writes while Redis fails.
+///
+/// After recovery reads and writes go to Redis again; entries written to the fallback
+/// during the outage are not copied over (they are cache entries: a miss recomputes them).
+/// A successful Redis write or delete also drops the key from the fallback, so a later
+/// outage never serves a value older than what Redis had.
+#[derive(Debug)]
+pub struct FallbackCache {
+    primary: RedisCache,
+    fallback: MemoryCache,
+    breaker: Breaker,
+}
+
+impl FallbackCache {
+    #[must_use]
+    pub fn new(primary: RedisCache, fallback: MemoryCache) -> Self {
+        Self {
+            primary,
+            fallback,
+            breaker: Breaker::new("cache", "serving from the in-process cache"),
+        }
+    }
+
+    /// True while the last Redis attempt failed (requests are served in-process).
+    #[must_use]
+    pub fn is_degraded(&self) -> bool {
+        self.breaker.is_degraded()
+    }
+
+    /// The Redis side, e.g. to inspect it in tests.
+    #[must_use]
+    pub fn primary(&self) -> &RedisCache {
+        &self.primary
+    }
+
+    /// The in-process side.
+    #[must_use]
+    pub fn fallback(&self) -> &MemoryCache {
+        &self.fallback
+    }
+
+    fn primary_allowed(&self) -> bool {
+        self.breaker.primary_allowed()
+    }
+
+    fn primary_failed(&self, operation: &str, error: &CacheError) {
+        self.breaker.primary_failed(operation, error);
+    }
+
+    fn primary_ok(&self) {
+        self.breaker.primary_ok();
     }
 }
 
@@ -151,5 +192,68 @@ impl Cache for FallbackCache {
             Err(e) => self.primary_failed("ping", e),
         }
         result
+    }
+}
+
+/// Redis, with an in-process limiter that takes over while Redis fails.
+///
+/// During an outage every instance enforces the quotas on its own, starting from full
+/// buckets (so all instances together allow up to N times the quota); once Redis answers
+/// again the shared Redis buckets are used, as they were before the outage (the in-process
+/// counts are not copied over). Like [`FallbackCache`], a failure makes checks skip Redis
+/// for about a second, and the warning is logged at most once per 30 s.
+#[derive(Debug)]
+pub struct FallbackRateLimiter {
+    primary: RedisRateLimiter,
+    fallback: MemoryRateLimiter,
+    breaker: Breaker,
+}
+
+impl FallbackRateLimiter {
+    #[must_use]
+    pub fn new(primary: RedisRateLimiter, fallback: MemoryRateLimiter) -> Self {
+        Self {
+            primary,
+            fallback,
+            breaker: Breaker::new("rate limiter", "enforcing rate limits in-process"),
+        }
+    }
+
+    /// True while the last Redis attempt failed (checks are decided in-process).
+    #[must_use]
+    pub fn is_degraded(&self) -> bool {
+        self.breaker.is_degraded()
+    }
+
+    /// The Redis side.
+    #[must_use]
+    pub fn primary(&self) -> &RedisRateLimiter {
+        &self.primary
+    }
+
+    /// The in-process side.
+    #[must_use]
+    pub fn fallback(&self) -> &MemoryRateLimiter {
+        &self.fallback
+    }
+}
+
+#[async_trait]
+impl RateLimiter for FallbackRateLimiter {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn check(&self, key: &str, quota: Quota) -> Result<RateDecision, CacheError> {
+        if self.breaker.primary_allowed() {
+            match self.primary.check(key, quota).await {
+                Ok(decision) => {
+                    self.breaker.primary_ok();
+                    return Ok(decision);
+                }
+                Err(e) => self.breaker.primary_failed("rate limit check", &e),
+            }
+        }
+        self.fallback.check(key, quota).await
     }
 }

@@ -6,10 +6,16 @@
 //!   reports Redis so readiness shows the outage while requests keep working.
 //!
 //! [`from_url`] picks one from configuration. JSON helpers are in [`CacheExt`].
+//!
+//! Rate limiting (GCRA) has the same three shapes behind [`RateLimiter`]:
+//! [`MemoryRateLimiter`], [`RedisRateLimiter`] (one atomic Lua script on Redis server time,
+//! shared by all instances) and [`FallbackRateLimiter`]; [`rate_limiter_from_url`] picks one.
 
 mod fallback;
 mod memory;
+mod rate_limit;
 mod redis_cache;
+mod redis_rate_limit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,12 +24,17 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-pub use fallback::FallbackCache;
+pub use fallback::{FallbackCache, FallbackRateLimiter};
 pub use memory::MemoryCache;
+pub use rate_limit::{MemoryRateLimiter, Quota, RateDecision, RateLimiter};
 pub use redis_cache::RedisCache;
+pub use redis_rate_limit::RedisRateLimiter;
 
 /// Entries kept by the in-process cache that [`from_url`] builds.
 pub const DEFAULT_MEMORY_ENTRIES: usize = 10_000;
+/// Keys remembered by the in-process rate limiter that [`rate_limiter_from_url`] builds
+/// (about 100 bytes each).
+pub const DEFAULT_RATE_LIMIT_KEYS: usize = 100_000;
 /// Longest TTL honoured; longer ones are shortened to this (keeps expiry arithmetic finite).
 pub const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
@@ -95,6 +106,21 @@ pub fn from_url(redis_url: Option<&str>) -> Result<Arc<dyn Cache>, CacheError> {
         None => Arc::new(memory()),
         Some(url) => Arc::new(FallbackCache::new(
             RedisCache::connect(url, "cache")?,
+            memory(),
+        )),
+    })
+}
+
+/// The rate limiter for a configuration, like [`from_url`]: Redis (keys `hfb:rl:<key>`,
+/// shared by all instances) with an in-process fallback when `redis_url` is given (and not
+/// blank), otherwise in-process only. Never contacts Redis; only a malformed URL is an
+/// error.
+pub fn rate_limiter_from_url(redis_url: Option<&str>) -> Result<Arc<dyn RateLimiter>, CacheError> {
+    let memory = || MemoryRateLimiter::new(DEFAULT_RATE_LIMIT_KEYS);
+    Ok(match redis_url.map(str::trim).filter(|u| !u.is_empty()) {
+        None => Arc::new(memory()),
+        Some(url) => Arc::new(FallbackRateLimiter::new(
+            RedisRateLimiter::connect(url, "")?,
             memory(),
         )),
     })

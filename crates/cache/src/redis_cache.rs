@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_redis::redis::{self, AsyncConnectionConfig};
-use deadpool_redis::{Manager, Pool, PoolError, Runtime};
+use deadpool_redis::{Connection, Manager, Pool, PoolError, Runtime};
 
 use crate::{Cache, CacheError, clamp_ttl};
 
@@ -36,26 +36,10 @@ impl RedisCache {
     /// Builds the pool without connecting. Fails only for a malformed URL (the error never
     /// repeats the URL, which may hold a password).
     pub fn connect(url: &str, key_prefix: &str) -> Result<Self, CacheError> {
-        let connection = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT));
-        let manager = Manager::new_with_config(url, connection)
-            .map_err(|e| CacheError::Unavailable(format!("invalid Redis URL ({:?})", e.kind())))?;
-        let pool = Pool::builder(manager)
-            .max_size(MAX_CONNECTIONS)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(TIMEOUT))
-            .create_timeout(Some(TIMEOUT))
-            .recycle_timeout(Some(TIMEOUT))
-            .build()
-            .map_err(|e| CacheError::Unavailable(format!("redis pool: {e}")))?;
-        let prefix = key_prefix.trim_matches(':');
-        let namespace = if prefix.is_empty() {
-            "hfb:".to_owned()
-        } else {
-            format!("hfb:{prefix}:")
-        };
-        Ok(Self { pool, namespace })
+        Ok(Self {
+            pool: build_pool(url)?,
+            namespace: namespace("hfb:", key_prefix),
+        })
     }
 
     /// The full Redis key for a cache key.
@@ -65,16 +49,65 @@ impl RedisCache {
     }
 
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, CacheError> {
-        let work = async {
-            let mut conn = self.pool.get().await.map_err(map_pool_error)?;
+        with_timeout(async {
+            let mut conn = connection(&self.pool).await?;
             cmd.query_async::<T>(&mut conn)
                 .await
-                .map_err(|e| CacheError::Unavailable(format!("redis: {e}")))
-        };
-        tokio::time::timeout(OPERATION_TIMEOUT, work)
-            .await
-            .unwrap_or_else(|_| Err(CacheError::Unavailable("redis: operation timed out".into())))
+                .map_err(map_redis_error)
+        })
+        .await
     }
+
+    /// The pool, for other Redis-backed parts of this crate that share it.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}
+
+/// A lazily connecting pool with short timeouts. Fails only for a malformed URL (the error
+/// never repeats the URL, which may hold a password).
+pub(crate) fn build_pool(url: &str) -> Result<Pool, CacheError> {
+    let connection = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT));
+    let manager = Manager::new_with_config(url, connection)
+        .map_err(|e| CacheError::Unavailable(format!("invalid Redis URL ({:?})", e.kind())))?;
+    Pool::builder(manager)
+        .max_size(MAX_CONNECTIONS)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(TIMEOUT))
+        .create_timeout(Some(TIMEOUT))
+        .recycle_timeout(Some(TIMEOUT))
+        .build()
+        .map_err(|e| CacheError::Unavailable(format!("redis pool: {e}")))
+}
+
+/// `<base><prefix>:` with the prefix's surrounding colons trimmed, `<base>` when it is empty.
+/// `base` ends with a colon.
+pub(crate) fn namespace(base: &str, key_prefix: &str) -> String {
+    let prefix = key_prefix.trim_matches(':');
+    if prefix.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}{prefix}:")
+    }
+}
+
+pub(crate) async fn connection(pool: &Pool) -> Result<Connection, CacheError> {
+    pool.get().await.map_err(map_pool_error)
+}
+
+/// Bounds one whole operation (pool checkout + commands) by [`OPERATION_TIMEOUT`].
+pub(crate) async fn with_timeout<T>(
+    work: impl Future<Output = Result<T, CacheError>>,
+) -> Result<T, CacheError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, work)
+        .await
+        .unwrap_or_else(|_| Err(CacheError::Unavailable("redis: operation timed out".into())))
+}
+
+pub(crate) fn map_redis_error(e: redis::RedisError) -> CacheError {
+    CacheError::Unavailable(format!("redis: {e}"))
 }
 
 fn map_pool_error(e: PoolError) -> CacheError {

@@ -1,7 +1,8 @@
 //! One behaviour suite every [`Store`] adapter must pass (feature `conformance`).
 //!
 //! Each case is a `pub async fn(Arc<dyn Store>)` that panics with a message on failure and
-//! uses fresh random e-mails, so cases can share one database and run in any order.
+//! uses fresh random e-mails, hashes and slugs, so cases can share one database and run in
+//! any order.
 //! [`CASES`] lists them all; [`run_all`] runs them in turn and reports every failure.
 //! To add a case: write the function, add it to the `cases!` list at the bottom, and wire
 //! it in `tests/sqlite.rs` (a test there fails when a case is not wired).
@@ -14,7 +15,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    NewSession, NewUser, RotateOutcome, Session, Store, StoreError, User, UserUpdate,
+    ApiKey, Invitation, Membership, NewApiKey, NewInvitation, NewSession, NewTeam, NewUser,
+    RotateOutcome, Session, Store, StoreError, Team, TeamRole, User, UserUpdate, conflict,
     truncate_to_millis,
 };
 
@@ -30,6 +32,12 @@ pub fn unique_email(tag: &str) -> String {
 /// A unique refresh-token hash stand-in.
 #[must_use]
 pub fn unique_hash(tag: &str) -> String {
+    format!("{tag}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// A unique team slug for one test.
+#[must_use]
+pub fn unique_slug(tag: &str) -> String {
     format!("{tag}-{}", uuid::Uuid::now_v7().simple())
 }
 
@@ -1016,6 +1024,1685 @@ pub async fn unicode_round_trip(store: Arc<dyn Store>) {
     assert_eq!(s.ip.as_deref(), Some("2001:db8::1"));
 }
 
+// ---------------------------------------------------------------------------------------
+// Teams, invitations and API keys.
+// ---------------------------------------------------------------------------------------
+
+async fn new_team(store: &dyn Store, creator: &User, name: &str, personal: bool) -> Team {
+    store
+        .create_team(NewTeam {
+            name: name.into(),
+            slug: unique_slug("team"),
+            personal,
+            created_by: creator.id.clone(),
+        })
+        .await
+        .expect("create_team")
+}
+
+async fn new_invitation(store: &dyn Store, team: &Team, by: &User, email: &str) -> Invitation {
+    store
+        .create_invitation(NewInvitation {
+            team_id: team.id.clone(),
+            email: email.into(),
+            role: TeamRole::Member,
+            invited_by: by.id.clone(),
+            expires_at: now() + Duration::days(7),
+        })
+        .await
+        .expect("create_invitation")
+}
+
+async fn new_api_key(
+    store: &dyn Store,
+    user: &User,
+    team: &Team,
+    expires_at: Option<DateTime<Utc>>,
+) -> ApiKey {
+    store
+        .create_api_key(NewApiKey {
+            user_id: user.id.clone(),
+            team_id: team.id.clone(),
+            name: "ci".into(),
+            prefix: "hfb_ab12cd34".into(),
+            key_hash: unique_hash("key"),
+            scopes: vec!["read".into()],
+            expires_at,
+        })
+        .await
+        .expect("create_api_key")
+}
+
+/// Asserts `result` is `Conflict` with exactly `message`.
+fn assert_conflict<T: std::fmt::Debug>(result: crate::Result<T>, message: &str, what: &str) {
+    match result {
+        Err(StoreError::Conflict(m)) if m == message => {}
+        other => panic!("{what}: expected Conflict({message:?}), got {other:?}"),
+    }
+}
+
+async fn role_of(store: &dyn Store, team: &Team, user: &User) -> Option<TeamRole> {
+    store
+        .membership(&team.id, &user.id)
+        .await
+        .expect("membership")
+        .map(|m| m.role)
+}
+
+async fn owners(store: &dyn Store, team: &Team) -> usize {
+    store
+        .list_members(&team.id)
+        .await
+        .expect("list_members")
+        .iter()
+        .filter(|m| m.role == TeamRole::Owner)
+        .count()
+}
+
+pub async fn team_create_makes_creator_owner(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "team-create").await;
+    let slug = unique_slug("acme");
+    let team = store
+        .create_team(NewTeam {
+            name: "Acme Research".into(),
+            slug: slug.clone(),
+            personal: false,
+            created_by: user.id.clone(),
+        })
+        .await
+        .expect("create_team");
+    assert!(!team.id.is_empty(), "id is assigned");
+    assert_eq!(team.name, "Acme Research");
+    assert_eq!(team.slug, slug);
+    assert!(!team.personal);
+    assert_eq!(team.created_by, user.id);
+    assert_eq!(team.created_at, truncate_to_millis(team.created_at));
+    assert_eq!(
+        store.team_by_id(&team.id).await.expect("team_by_id"),
+        Some(team.clone()),
+        "team_by_id returns what create_team returned"
+    );
+    assert_eq!(
+        store.team_by_slug(&slug).await.expect("team_by_slug"),
+        Some(team.clone()),
+        "team_by_slug returns what create_team returned"
+    );
+    let owner = Membership {
+        team_id: team.id.clone(),
+        user_id: user.id.clone(),
+        role: TeamRole::Owner,
+        created_at: team.created_at,
+    };
+    assert_eq!(
+        store
+            .membership(&team.id, &user.id)
+            .await
+            .expect("membership"),
+        Some(owner.clone()),
+        "the creator is an owner since the team's creation"
+    );
+    assert_eq!(
+        store.list_members(&team.id).await.expect("list_members"),
+        vec![owner]
+    );
+    assert_eq!(
+        store
+            .teams_for_user(&user.id)
+            .await
+            .expect("teams_for_user"),
+        vec![(team.clone(), TeamRole::Owner)]
+    );
+
+    let personal = new_team(store.as_ref(), &user, "Personal", true).await;
+    assert!(personal.personal);
+    let second = store
+        .create_team(NewTeam {
+            name: "Second personal".into(),
+            slug: unique_slug("second"),
+            personal: true,
+            created_by: user.id.clone(),
+        })
+        .await;
+    assert_conflict(
+        second,
+        conflict::PERSONAL_TEAM_EXISTS,
+        "a second personal team",
+    );
+
+    let orphan_slug = unique_slug("orphan");
+    let orphan = store
+        .create_team(NewTeam {
+            name: "Orphan".into(),
+            slug: orphan_slug.clone(),
+            personal: false,
+            created_by: "no-such-user".into(),
+        })
+        .await;
+    assert!(
+        matches!(orphan, Err(StoreError::NotFound)),
+        "a team of an unknown creator is NotFound, got {orphan:?}"
+    );
+    assert_eq!(
+        store.team_by_slug(&orphan_slug).await.expect("lookup"),
+        None,
+        "a failed create leaves no team behind"
+    );
+    assert_eq!(
+        store.team_by_id("no-such-team").await.expect("lookup"),
+        None
+    );
+    assert_eq!(
+        store
+            .membership(&team.id, "no-such-user")
+            .await
+            .expect("lookup"),
+        None
+    );
+    assert!(
+        store
+            .list_members("no-such-team")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+pub async fn team_slug_conflict(store: Arc<dyn Store>) {
+    let a = new_user(store.as_ref(), "slug-a").await;
+    let b = new_user(store.as_ref(), "slug-b").await;
+    let slug = unique_slug("taken");
+    let first = store
+        .create_team(NewTeam {
+            name: "First".into(),
+            slug: slug.clone(),
+            personal: false,
+            created_by: a.id.clone(),
+        })
+        .await
+        .expect("create_team");
+    for personal in [false, true] {
+        let dup = store
+            .create_team(NewTeam {
+                name: "Second".into(),
+                slug: slug.clone(),
+                personal,
+                created_by: b.id.clone(),
+            })
+            .await;
+        assert_conflict(dup, conflict::TEAM_SLUG_TAKEN, "a taken slug");
+    }
+    assert!(
+        store
+            .teams_for_user(&b.id)
+            .await
+            .expect("teams_for_user")
+            .is_empty(),
+        "a refused team leaves no membership behind"
+    );
+    assert_eq!(
+        store.team_by_slug(&slug).await.expect("lookup"),
+        Some(first),
+        "the first team keeps the slug"
+    );
+    let upper = store
+        .create_team(NewTeam {
+            name: "Upper".into(),
+            slug: slug.to_uppercase(),
+            personal: false,
+            created_by: b.id.clone(),
+        })
+        .await
+        .expect("slugs are compared exactly: another case is another slug");
+    assert_eq!(upper.slug, slug.to_uppercase());
+}
+
+pub async fn teams_for_user_order_and_roles(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "order").await;
+    let other = new_user(store.as_ref(), "order-other").await;
+    // Names chosen so that byte order, creation order and the promised order all differ.
+    let gamma = new_team(store.as_ref(), &other, "gamma", false).await;
+    tick().await;
+    let beta = new_team(store.as_ref(), &user, "Beta", false).await;
+    tick().await;
+    let alpha = new_team(store.as_ref(), &other, "alpha", false).await;
+    tick().await;
+    let personal = new_team(store.as_ref(), &user, "zz Personal", true).await;
+    let unrelated = new_team(store.as_ref(), &other, "aaa not mine", false).await;
+    store
+        .add_member(&alpha.id, &user.id, TeamRole::Viewer)
+        .await
+        .expect("add viewer");
+    store
+        .add_member(&gamma.id, &user.id, TeamRole::Admin)
+        .await
+        .expect("add admin");
+
+    let teams = store
+        .teams_for_user(&user.id)
+        .await
+        .expect("teams_for_user");
+    let got: Vec<(&str, TeamRole)> = teams.iter().map(|(t, r)| (t.name.as_str(), *r)).collect();
+    assert_eq!(
+        got,
+        vec![
+            ("zz Personal", TeamRole::Owner),
+            ("alpha", TeamRole::Viewer),
+            ("Beta", TeamRole::Owner),
+            ("gamma", TeamRole::Admin),
+        ],
+        "personal first, then by name case-insensitively, each with the user's role"
+    );
+    assert_eq!(teams[0].0, personal, "full team records are returned");
+    assert_eq!(teams[2].0, beta);
+    assert!(
+        teams.iter().all(|(t, _)| t.id != unrelated.id),
+        "teams without the user are excluded"
+    );
+    let others: Vec<String> = store
+        .teams_for_user(&other.id)
+        .await
+        .expect("teams_for_user")
+        .into_iter()
+        .map(|(t, _)| t.name)
+        .collect();
+    assert_eq!(others, vec!["aaa not mine", "alpha", "gamma"]);
+    assert!(
+        store
+            .teams_for_user("no-such-user")
+            .await
+            .expect("teams_for_user")
+            .is_empty()
+    );
+}
+
+pub async fn add_member_and_duplicate(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "add-owner").await;
+    let b = new_user(store.as_ref(), "add-b").await;
+    let c = new_user(store.as_ref(), "add-c").await;
+    let team = new_team(store.as_ref(), &owner, "Members", false).await;
+    tick().await;
+    let added = store
+        .add_member(&team.id, &b.id, TeamRole::Member)
+        .await
+        .expect("add_member");
+    assert_eq!(added.team_id, team.id);
+    assert_eq!(added.user_id, b.id);
+    assert_eq!(added.role, TeamRole::Member);
+    assert_eq!(added.created_at, truncate_to_millis(added.created_at));
+    assert_eq!(
+        store.membership(&team.id, &b.id).await.expect("membership"),
+        Some(added.clone()),
+        "membership returns what add_member returned"
+    );
+    for role in [TeamRole::Member, TeamRole::Owner] {
+        let dup = store.add_member(&team.id, &b.id, role).await;
+        assert_conflict(dup, conflict::ALREADY_MEMBER, "adding a member twice");
+    }
+    assert_eq!(
+        role_of(store.as_ref(), &team, &b).await,
+        Some(TeamRole::Member),
+        "a refused add changes nothing"
+    );
+    tick().await;
+    store
+        .add_member(&team.id, &c.id, TeamRole::Viewer)
+        .await
+        .expect("add_member c");
+    let order: Vec<String> = store
+        .list_members(&team.id)
+        .await
+        .expect("list_members")
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(
+        order,
+        vec![owner.id.clone(), b.id.clone(), c.id.clone()],
+        "members in joining order"
+    );
+
+    let unknown_team = store
+        .add_member("no-such-team", &b.id, TeamRole::Member)
+        .await;
+    assert!(
+        matches!(unknown_team, Err(StoreError::NotFound)),
+        "unknown team is NotFound, got {unknown_team:?}"
+    );
+    let unknown_user = store
+        .add_member(&team.id, "no-such-user", TeamRole::Member)
+        .await;
+    assert!(
+        matches!(unknown_user, Err(StoreError::NotFound)),
+        "unknown user is NotFound, got {unknown_user:?}"
+    );
+
+    let promoted = store
+        .set_member_role(&team.id, &b.id, TeamRole::Admin)
+        .await
+        .expect("set_member_role");
+    assert_eq!(
+        promoted,
+        Membership {
+            role: TeamRole::Admin,
+            ..added
+        },
+        "only the role changes"
+    );
+    assert_eq!(
+        role_of(store.as_ref(), &team, &b).await,
+        Some(TeamRole::Admin)
+    );
+    let stranger = new_user(store.as_ref(), "add-stranger").await;
+    assert_eq!(
+        store
+            .set_member_role(&team.id, &stranger.id, TeamRole::Admin)
+            .await,
+        Err(StoreError::NotFound),
+        "changing a non-member's role is NotFound"
+    );
+    assert!(
+        !store
+            .remove_member(&team.id, &stranger.id)
+            .await
+            .expect("remove non-member"),
+        "removing a non-member is false"
+    );
+    assert!(
+        store
+            .remove_member(&team.id, &b.id)
+            .await
+            .expect("remove_member"),
+        "removing a member is true"
+    );
+    assert_eq!(role_of(store.as_ref(), &team, &b).await, None);
+    assert!(
+        !store
+            .remove_member(&team.id, &b.id)
+            .await
+            .expect("remove again"),
+        "removing twice is false"
+    );
+    store
+        .add_member(&team.id, &b.id, TeamRole::Viewer)
+        .await
+        .expect("a removed member can be added again");
+}
+
+pub async fn last_owner_protected_on_demote(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "demote-owner").await;
+    let admin = new_user(store.as_ref(), "demote-admin").await;
+    let team = new_team(store.as_ref(), &owner, "Demote", false).await;
+    store
+        .add_member(&team.id, &admin.id, TeamRole::Admin)
+        .await
+        .expect("add admin");
+    for role in [TeamRole::Admin, TeamRole::Member, TeamRole::Viewer] {
+        let result = store.set_member_role(&team.id, &owner.id, role).await;
+        assert_conflict(result, conflict::LAST_OWNER, "demoting the only owner");
+    }
+    assert_eq!(
+        role_of(store.as_ref(), &team, &owner).await,
+        Some(TeamRole::Owner),
+        "the only owner stays owner"
+    );
+    let same = store
+        .set_member_role(&team.id, &owner.id, TeamRole::Owner)
+        .await
+        .expect("setting owner to owner is allowed");
+    assert_eq!(same.role, TeamRole::Owner);
+    store
+        .set_member_role(&team.id, &admin.id, TeamRole::Viewer)
+        .await
+        .expect("demoting a non-owner is fine");
+}
+
+pub async fn last_owner_protected_on_remove(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "remove-owner").await;
+    let member = new_user(store.as_ref(), "remove-member").await;
+    let team = new_team(store.as_ref(), &owner, "Remove", false).await;
+    store
+        .add_member(&team.id, &member.id, TeamRole::Member)
+        .await
+        .expect("add member");
+    let result = store.remove_member(&team.id, &owner.id).await;
+    assert_conflict(result, conflict::LAST_OWNER, "removing the only owner");
+    assert_eq!(
+        role_of(store.as_ref(), &team, &owner).await,
+        Some(TeamRole::Owner),
+        "the only owner stays"
+    );
+    assert_eq!(
+        store.list_members(&team.id).await.expect("list").len(),
+        2,
+        "nobody was removed"
+    );
+    // A single-member team: its owner cannot leave either (delete the team instead).
+    let solo = new_team(store.as_ref(), &member, "Solo", false).await;
+    assert_conflict(
+        store.remove_member(&solo.id, &member.id).await,
+        conflict::LAST_OWNER,
+        "the only member and owner",
+    );
+}
+
+pub async fn second_owner_allows_demote_and_remove(store: Arc<dyn Store>) {
+    let first = new_user(store.as_ref(), "owner-1").await;
+    let second = new_user(store.as_ref(), "owner-2").await;
+    let team = new_team(store.as_ref(), &first, "Two owners", false).await;
+    store
+        .add_member(&team.id, &second.id, TeamRole::Owner)
+        .await
+        .expect("add second owner");
+    let demoted = store
+        .set_member_role(&team.id, &first.id, TeamRole::Member)
+        .await
+        .expect("with a second owner, an owner can be demoted");
+    assert_eq!(demoted.role, TeamRole::Member);
+    assert_conflict(
+        store.remove_member(&team.id, &second.id).await,
+        conflict::LAST_OWNER,
+        "now the second is the only owner",
+    );
+    store
+        .set_member_role(&team.id, &first.id, TeamRole::Owner)
+        .await
+        .expect("promote back");
+    assert!(
+        store
+            .remove_member(&team.id, &second.id)
+            .await
+            .expect("with another owner, an owner can leave"),
+        "removed"
+    );
+    assert_eq!(owners(store.as_ref(), &team).await, 1);
+    assert_eq!(
+        role_of(store.as_ref(), &team, &first).await,
+        Some(TeamRole::Owner)
+    );
+}
+
+pub async fn concurrent_owner_changes_keep_an_owner(store: Arc<dyn Store>) {
+    for round in 0..4 {
+        let a = new_user(store.as_ref(), "race-owner-a").await;
+        let b = new_user(store.as_ref(), "race-owner-b").await;
+        let team = new_team(store.as_ref(), &a, "Race", false).await;
+        store
+            .add_member(&team.id, &b.id, TeamRole::Owner)
+            .await
+            .expect("second owner");
+        let tasks: Vec<_> = [&a, &b]
+            .into_iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let (store, team_id, user_id) = (store.clone(), team.id.clone(), user.id.clone());
+                // Rounds mix demotions and removals.
+                let remove = (round + i) % 2 == 1;
+                tokio::spawn(async move {
+                    if remove {
+                        store.remove_member(&team_id, &user_id).await.map(|_| ())
+                    } else {
+                        store
+                            .set_member_role(&team_id, &user_id, TeamRole::Member)
+                            .await
+                            .map(|_| ())
+                    }
+                })
+            })
+            .collect();
+        let mut succeeded = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(()) => succeeded += 1,
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => panic!("round {round}: unexpected error {e:?}"),
+            }
+        }
+        assert!(
+            succeeded <= 1,
+            "round {round}: both owners stepped down ({succeeded} successes)"
+        );
+        assert!(
+            owners(store.as_ref(), &team).await >= 1,
+            "round {round}: the team lost every owner"
+        );
+    }
+}
+
+pub async fn delete_team_cascades(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "del-team-owner").await;
+    let member = new_user(store.as_ref(), "del-team-member").await;
+    let team = new_team(store.as_ref(), &owner, "Doomed", false).await;
+    let keep = new_team(store.as_ref(), &owner, "Kept", false).await;
+    store
+        .add_member(&team.id, &member.id, TeamRole::Member)
+        .await
+        .expect("add member");
+    let invitation = new_invitation(
+        store.as_ref(),
+        &team,
+        &owner,
+        &unique_email("del-team-invitee"),
+    )
+    .await;
+    let kept_invitation =
+        new_invitation(store.as_ref(), &keep, &owner, &unique_email("kept-invitee")).await;
+    let owner_key = new_api_key(store.as_ref(), &owner, &team, None).await;
+    let member_key = new_api_key(store.as_ref(), &member, &team, None).await;
+    let kept_key = new_api_key(store.as_ref(), &owner, &keep, None).await;
+
+    assert!(store.delete_team(&team.id).await.expect("delete_team"));
+    assert_eq!(store.team_by_id(&team.id).await.expect("lookup"), None);
+    assert_eq!(store.team_by_slug(&team.slug).await.expect("lookup"), None);
+    for user in [&owner, &member] {
+        assert_eq!(
+            role_of(store.as_ref(), &team, user).await,
+            None,
+            "memberships are deleted"
+        );
+    }
+    assert!(store.list_members(&team.id).await.expect("list").is_empty());
+    assert_eq!(
+        store
+            .invitation_by_id(&invitation.id)
+            .await
+            .expect("lookup"),
+        None,
+        "invitations are deleted"
+    );
+    assert!(
+        store
+            .invitations_for_team(&team.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    for key in [&owner_key, &member_key] {
+        assert_eq!(
+            store.api_key_by_hash(&key.key_hash).await.expect("lookup"),
+            None,
+            "the team's API keys are deleted"
+        );
+    }
+    assert!(
+        store
+            .list_api_keys_for_user(&member.id)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let remaining: Vec<String> = store
+        .teams_for_user(&owner.id)
+        .await
+        .expect("teams")
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    assert_eq!(
+        remaining,
+        vec![keep.id.clone()],
+        "other teams are untouched"
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&kept_key.key_hash)
+            .await
+            .expect("lookup"),
+        Some(kept_key),
+        "other teams' keys survive"
+    );
+    assert_eq!(
+        store
+            .invitation_by_id(&kept_invitation.id)
+            .await
+            .expect("lookup"),
+        Some(kept_invitation),
+        "other teams' invitations survive"
+    );
+    assert!(
+        !store.delete_team(&team.id).await.expect("delete again"),
+        "deleting twice is false"
+    );
+    store
+        .create_team(NewTeam {
+            name: "Reborn".into(),
+            slug: team.slug.clone(),
+            personal: false,
+            created_by: member.id.clone(),
+        })
+        .await
+        .expect("a deleted team's slug is free again");
+}
+
+pub async fn invitation_lifecycle(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "inv-owner").await;
+    let team = new_team(store.as_ref(), &owner, "Inviting", false).await;
+    let other_team = new_team(store.as_ref(), &owner, "Also inviting", false).await;
+    let email = unique_email("Invitee");
+    let mixed = format!(" {} ", email.to_uppercase());
+    let expires = now() + Duration::days(7);
+    let invitation = store
+        .create_invitation(NewInvitation {
+            team_id: team.id.clone(),
+            email: mixed.clone(),
+            role: TeamRole::Admin,
+            invited_by: owner.id.clone(),
+            expires_at: expires,
+        })
+        .await
+        .expect("create_invitation");
+    assert!(!invitation.id.is_empty());
+    assert_eq!(invitation.team_id, team.id);
+    assert_eq!(invitation.email, email, "the e-mail is normalized");
+    assert_eq!(invitation.role, TeamRole::Admin);
+    assert_eq!(invitation.invited_by, owner.id);
+    assert_eq!(invitation.expires_at, truncate_to_millis(expires));
+    assert_eq!(
+        invitation.created_at,
+        truncate_to_millis(invitation.created_at)
+    );
+    assert_eq!(invitation.accepted_at, None);
+    assert_eq!(invitation.revoked_at, None);
+    assert!(invitation.is_pending(now()));
+    assert_eq!(
+        store
+            .invitation_by_id(&invitation.id)
+            .await
+            .expect("invitation_by_id"),
+        Some(invitation.clone())
+    );
+
+    let dup = store
+        .create_invitation(NewInvitation {
+            team_id: team.id.clone(),
+            email: email.to_uppercase(),
+            role: TeamRole::Viewer,
+            invited_by: owner.id.clone(),
+            expires_at: expires,
+        })
+        .await;
+    assert_conflict(
+        dup,
+        conflict::INVITATION_PENDING,
+        "a second pending invitation",
+    );
+    tick().await;
+    let second = new_invitation(store.as_ref(), &team, &owner, &unique_email("second")).await;
+    tick().await;
+    let elsewhere = new_invitation(store.as_ref(), &other_team, &owner, &email).await;
+    let listed: Vec<String> = store
+        .invitations_for_team(&team.id)
+        .await
+        .expect("invitations_for_team")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![second.id.clone(), invitation.id.clone()],
+        "a team's invitations, newest first"
+    );
+    let pending: Vec<String> = store
+        .pending_invitations_for_email(&mixed, now())
+        .await
+        .expect("pending_invitations_for_email")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        pending,
+        vec![elsewhere.id.clone(), invitation.id.clone()],
+        "pending invitations of an e-mail across teams, newest first"
+    );
+
+    let invitee = store
+        .create_user(NewUser {
+            email: email.clone(),
+            display_name: "Invitee".into(),
+            password_hash: "h".into(),
+        })
+        .await
+        .expect("create_user");
+    let at = now();
+    let membership = store
+        .accept_invitation(&invitation.id, &invitee.id, at)
+        .await
+        .expect("accept_invitation");
+    assert_eq!(membership.team_id, team.id);
+    assert_eq!(membership.user_id, invitee.id);
+    assert_eq!(membership.role, TeamRole::Admin, "the invitation's role");
+    assert_eq!(
+        store
+            .membership(&team.id, &invitee.id)
+            .await
+            .expect("membership"),
+        Some(membership.clone()),
+        "accept_invitation returns the stored membership"
+    );
+    let accepted = store
+        .invitation_by_id(&invitation.id)
+        .await
+        .expect("lookup")
+        .expect("kept");
+    assert_eq!(accepted.accepted_at, Some(truncate_to_millis(at)));
+    assert!(!accepted.is_pending(at));
+    assert_conflict(
+        store
+            .accept_invitation(&invitation.id, &invitee.id, at)
+            .await,
+        conflict::INVITATION_ACCEPTED,
+        "accepting twice",
+    );
+    let pending: Vec<String> = store
+        .pending_invitations_for_email(&email, now())
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(
+        pending,
+        vec![elsewhere.id.clone()],
+        "accepted ones are not pending"
+    );
+    assert_conflict(
+        store
+            .create_invitation(NewInvitation {
+                team_id: team.id.clone(),
+                email: email.clone(),
+                role: TeamRole::Member,
+                invited_by: owner.id.clone(),
+                expires_at: expires,
+            })
+            .await,
+        conflict::ALREADY_MEMBER,
+        "inviting a member",
+    );
+    assert_conflict(
+        store
+            .create_invitation(NewInvitation {
+                team_id: team.id.clone(),
+                email: owner.email.to_uppercase(),
+                role: TeamRole::Member,
+                invited_by: owner.id.clone(),
+                expires_at: expires,
+            })
+            .await,
+        conflict::ALREADY_MEMBER,
+        "inviting the owner",
+    );
+    let unknown_team = store
+        .create_invitation(NewInvitation {
+            team_id: "no-such-team".into(),
+            email: unique_email("nowhere"),
+            role: TeamRole::Member,
+            invited_by: owner.id.clone(),
+            expires_at: expires,
+        })
+        .await;
+    assert!(
+        matches!(unknown_team, Err(StoreError::NotFound)),
+        "an invitation to an unknown team is NotFound, got {unknown_team:?}"
+    );
+    assert_eq!(
+        store
+            .accept_invitation("no-such-invitation", &invitee.id, now())
+            .await,
+        Err(StoreError::NotFound),
+        "accepting an unknown invitation"
+    );
+    assert_eq!(
+        store
+            .accept_invitation(&elsewhere.id, "no-such-user", now())
+            .await,
+        Err(StoreError::NotFound),
+        "accepting as an unknown user"
+    );
+    assert_eq!(
+        store
+            .invitation_by_id("no-such-invitation")
+            .await
+            .expect("lookup"),
+        None
+    );
+}
+
+pub async fn invitation_wrong_email_refused(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "wrong-owner").await;
+    let team = new_team(store.as_ref(), &owner, "Wrong", false).await;
+    let intended = new_user(store.as_ref(), "intended").await;
+    let intruder = new_user(store.as_ref(), "intruder").await;
+    let invitation = new_invitation(store.as_ref(), &team, &owner, &intended.email).await;
+    assert_conflict(
+        store
+            .accept_invitation(&invitation.id, &intruder.id, now())
+            .await,
+        conflict::INVITATION_EMAIL_MISMATCH,
+        "another user accepting",
+    );
+    assert_eq!(role_of(store.as_ref(), &team, &intruder).await, None);
+    assert!(
+        store
+            .invitation_by_id(&invitation.id)
+            .await
+            .expect("lookup")
+            .expect("kept")
+            .is_pending(now()),
+        "a refused acceptance leaves the invitation pending"
+    );
+    store
+        .accept_invitation(&invitation.id, &intended.id, now())
+        .await
+        .expect("the invited user can still accept");
+    assert_eq!(
+        role_of(store.as_ref(), &team, &intended).await,
+        Some(TeamRole::Member)
+    );
+}
+
+pub async fn invitation_expired_refused(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "exp-owner").await;
+    let team = new_team(store.as_ref(), &owner, "Expiring", false).await;
+    let invitee = new_user(store.as_ref(), "exp-invitee").await;
+    let expires = now() + Duration::hours(1);
+    let invitation = store
+        .create_invitation(NewInvitation {
+            team_id: team.id.clone(),
+            email: invitee.email.clone(),
+            role: TeamRole::Member,
+            invited_by: owner.id.clone(),
+            expires_at: expires,
+        })
+        .await
+        .expect("create_invitation");
+    let late = expires + Duration::hours(1);
+    assert!(!invitation.is_pending(late));
+    assert_conflict(
+        store
+            .accept_invitation(&invitation.id, &invitee.id, late)
+            .await,
+        conflict::INVITATION_EXPIRED,
+        "accepting after expiry",
+    );
+    assert_conflict(
+        store
+            .accept_invitation(&invitation.id, &invitee.id, expires)
+            .await,
+        conflict::INVITATION_EXPIRED,
+        "accepting at the expiry instant",
+    );
+    assert_eq!(role_of(store.as_ref(), &team, &invitee).await, None);
+    assert_eq!(
+        store
+            .invitation_by_id(&invitation.id)
+            .await
+            .expect("lookup")
+            .expect("kept")
+            .accepted_at,
+        None
+    );
+    assert!(
+        store
+            .pending_invitations_for_email(&invitee.email, late)
+            .await
+            .expect("pending")
+            .is_empty(),
+        "expired invitations are not pending"
+    );
+
+    // An expired invitation does not block a new one for the same team and e-mail.
+    let email = unique_email("re-invited");
+    let stale = store
+        .create_invitation(NewInvitation {
+            team_id: team.id.clone(),
+            email: email.clone(),
+            role: TeamRole::Viewer,
+            invited_by: owner.id.clone(),
+            expires_at: now() - Duration::seconds(1),
+        })
+        .await
+        .expect("an already expired invitation can be stored");
+    assert!(!stale.is_pending(now()));
+    let fresh = new_invitation(store.as_ref(), &team, &owner, &email).await;
+    assert!(fresh.is_pending(now()));
+    assert_conflict(
+        store
+            .create_invitation(NewInvitation {
+                team_id: team.id.clone(),
+                email: email.clone(),
+                role: TeamRole::Viewer,
+                invited_by: owner.id.clone(),
+                expires_at: now() + Duration::days(1),
+            })
+            .await,
+        conflict::INVITATION_PENDING,
+        "the fresh one is pending",
+    );
+    assert_eq!(
+        store
+            .invitations_for_team(&team.id)
+            .await
+            .expect("list")
+            .len(),
+        3,
+        "expired invitations stay listed"
+    );
+}
+
+pub async fn invitation_revoked_refused(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "rev-owner").await;
+    let team = new_team(store.as_ref(), &owner, "Revoking", false).await;
+    let invitee = new_user(store.as_ref(), "rev-invitee").await;
+    let invitation = new_invitation(store.as_ref(), &team, &owner, &invitee.email).await;
+    let at = now();
+    assert!(
+        store
+            .revoke_invitation(&invitation.id, at)
+            .await
+            .expect("revoke_invitation"),
+        "revoking a pending invitation is true"
+    );
+    assert!(
+        !store
+            .revoke_invitation(&invitation.id, at + Duration::seconds(1))
+            .await
+            .expect("revoke again"),
+        "revoking twice is false"
+    );
+    let revoked = store
+        .invitation_by_id(&invitation.id)
+        .await
+        .expect("lookup")
+        .expect("kept");
+    assert_eq!(
+        revoked.revoked_at,
+        Some(truncate_to_millis(at)),
+        "the first revocation time is kept"
+    );
+    assert!(!revoked.is_pending(at));
+    assert_conflict(
+        store
+            .accept_invitation(&invitation.id, &invitee.id, now())
+            .await,
+        conflict::INVITATION_REVOKED,
+        "accepting a revoked invitation",
+    );
+    assert_eq!(role_of(store.as_ref(), &team, &invitee).await, None);
+    assert!(
+        store
+            .pending_invitations_for_email(&invitee.email, now())
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+    let again = new_invitation(store.as_ref(), &team, &owner, &invitee.email).await;
+    store
+        .accept_invitation(&again.id, &invitee.id, now())
+        .await
+        .expect("a new invitation after a revoked one works");
+    assert!(
+        !store
+            .revoke_invitation(&again.id, now())
+            .await
+            .expect("revoke accepted"),
+        "an accepted invitation cannot be revoked"
+    );
+    assert_eq!(
+        store
+            .invitation_by_id(&again.id)
+            .await
+            .expect("lookup")
+            .expect("kept")
+            .revoked_at,
+        None
+    );
+    assert!(
+        !store
+            .revoke_invitation("no-such-invitation", now())
+            .await
+            .expect("revoke unknown")
+    );
+}
+
+pub async fn concurrent_accept_single_winner(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "acc-race-owner").await;
+    let team = new_team(store.as_ref(), &owner, "Accept race", false).await;
+    let invitee = new_user(store.as_ref(), "acc-race-invitee").await;
+    let invitation = new_invitation(store.as_ref(), &team, &owner, &invitee.email).await;
+    let at = now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, id, user) = (store.clone(), invitation.id.clone(), invitee.id.clone());
+            tokio::spawn(async move { store.accept_invitation(&id, &user, at).await })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(_) => winners += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one concurrent acceptance wins");
+    let members = store.list_members(&team.id).await.expect("list");
+    assert_eq!(members.len(), 2, "the invitee joined once: {members:?}");
+}
+
+pub async fn api_key_lifecycle(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "keys").await;
+    let other = new_user(store.as_ref(), "keys-other").await;
+    let team = new_team(store.as_ref(), &user, "Keys", true).await;
+    let other_team = new_team(store.as_ref(), &other, "Other keys", true).await;
+    let hash = unique_hash("secret");
+    let first = store
+        .create_api_key(NewApiKey {
+            user_id: user.id.clone(),
+            team_id: team.id.clone(),
+            name: "laptop".into(),
+            prefix: "hfb_ab12cd34".into(),
+            key_hash: hash.clone(),
+            scopes: vec!["read".into(), "inference:write".into(), "read".into()],
+            expires_at: None,
+        })
+        .await
+        .expect("create_api_key");
+    assert!(!first.id.is_empty());
+    assert_eq!(first.user_id, user.id);
+    assert_eq!(first.team_id, team.id);
+    assert_eq!(first.name, "laptop");
+    assert_eq!(first.prefix, "hfb_ab12cd34");
+    assert_eq!(first.key_hash, hash);
+    assert_eq!(
+        first.scopes,
+        vec!["read", "inference:write", "read"],
+        "scopes keep order and duplicates"
+    );
+    assert_eq!(first.created_at, truncate_to_millis(first.created_at));
+    assert_eq!(first.expires_at, None);
+    assert_eq!(first.last_used_at, None);
+    assert_eq!(first.revoked_at, None);
+    assert!(first.is_usable(now()));
+    assert_eq!(
+        store.api_key_by_hash(&hash).await.expect("api_key_by_hash"),
+        Some(first.clone()),
+        "api_key_by_hash returns what create_api_key returned"
+    );
+
+    tick().await;
+    let expires = now() + Duration::days(90);
+    let second = store
+        .create_api_key(NewApiKey {
+            user_id: user.id.clone(),
+            team_id: team.id.clone(),
+            name: "ci".into(),
+            prefix: "hfb_ef56gh78".into(),
+            key_hash: unique_hash("secret2"),
+            scopes: Vec::new(),
+            expires_at: Some(expires),
+        })
+        .await
+        .expect("create_api_key with expiry, no scopes");
+    assert_eq!(second.expires_at, Some(truncate_to_millis(expires)));
+    assert_eq!(
+        store
+            .api_key_by_hash(&second.key_hash)
+            .await
+            .expect("lookup")
+            .map(|k| k.scopes),
+        Some(Vec::new()),
+        "no scopes round-trips as empty"
+    );
+    new_api_key(store.as_ref(), &other, &other_team, None).await;
+    assert!(
+        store
+            .revoke_api_key(&first.id, &user.id, now())
+            .await
+            .expect("revoke")
+    );
+    let listed: Vec<String> = store
+        .list_api_keys_for_user(&user.id)
+        .await
+        .expect("list_api_keys_for_user")
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(
+        listed,
+        vec![second.id.clone(), first.id.clone()],
+        "a user's keys newest first, revoked included, other users' excluded"
+    );
+
+    let dup = store
+        .create_api_key(NewApiKey {
+            user_id: other.id.clone(),
+            team_id: other_team.id.clone(),
+            name: "dup".into(),
+            prefix: "hfb_dup".into(),
+            key_hash: hash.clone(),
+            scopes: vec!["read".into()],
+            expires_at: None,
+        })
+        .await;
+    assert_conflict(dup, conflict::API_KEY_EXISTS, "a duplicate key hash");
+    for (user_id, team_id, what) in [
+        ("no-such-user", team.id.as_str(), "unknown user"),
+        (user.id.as_str(), "no-such-team", "unknown team"),
+    ] {
+        let result = store
+            .create_api_key(NewApiKey {
+                user_id: user_id.into(),
+                team_id: team_id.into(),
+                name: "x".into(),
+                prefix: "hfb_x".into(),
+                key_hash: unique_hash("nf"),
+                scopes: Vec::new(),
+                expires_at: None,
+            })
+            .await;
+        assert!(
+            matches!(result, Err(StoreError::NotFound)),
+            "{what} is NotFound, got {result:?}"
+        );
+    }
+    assert_eq!(
+        store.api_key_by_hash("no-such-hash").await.expect("lookup"),
+        None
+    );
+    assert!(
+        store
+            .list_api_keys_for_user("no-such-user")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
+
+pub async fn api_key_revoke_only_by_owner(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "key-owner").await;
+    let thief = new_user(store.as_ref(), "key-thief").await;
+    let team = new_team(store.as_ref(), &owner, "Key owner", false).await;
+    store
+        .add_member(&team.id, &thief.id, TeamRole::Admin)
+        .await
+        .expect("add member");
+    let key = new_api_key(store.as_ref(), &owner, &team, None).await;
+    assert!(
+        !store
+            .revoke_api_key(&key.id, &thief.id, now())
+            .await
+            .expect("revoke by another user"),
+        "another user cannot revoke the key, even a team admin"
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&key.key_hash)
+            .await
+            .expect("lookup")
+            .and_then(|k| k.revoked_at),
+        None,
+        "the key is untouched"
+    );
+    let at = now();
+    assert!(
+        store
+            .revoke_api_key(&key.id, &owner.id, at)
+            .await
+            .expect("revoke by owner"),
+        "the owner revokes"
+    );
+    assert!(
+        !store
+            .revoke_api_key(&key.id, &owner.id, at + Duration::seconds(1))
+            .await
+            .expect("revoke again"),
+        "revoking twice is false"
+    );
+    let revoked = store
+        .api_key_by_hash(&key.key_hash)
+        .await
+        .expect("lookup")
+        .expect("revoked keys are still found");
+    assert_eq!(revoked.revoked_at, Some(truncate_to_millis(at)));
+    assert!(!revoked.is_usable(at), "a revoked key is not usable");
+    assert!(
+        !store
+            .revoke_api_key("no-such-key", &owner.id, now())
+            .await
+            .expect("revoke unknown")
+    );
+}
+
+pub async fn api_key_expired_not_usable(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "key-expiry").await;
+    let team = new_team(store.as_ref(), &user, "Key expiry", true).await;
+    let expires = now() + Duration::hours(1);
+    let key = new_api_key(store.as_ref(), &user, &team, Some(expires)).await;
+    let stored = store
+        .api_key_by_hash(&key.key_hash)
+        .await
+        .expect("lookup")
+        .expect("key");
+    assert!(stored.is_usable(now()), "usable before expiry");
+    assert!(
+        !stored.is_usable(expires),
+        "not usable at the expiry instant"
+    );
+    assert!(!stored.is_usable(expires + Duration::hours(1)));
+    let past = new_api_key(
+        store.as_ref(),
+        &user,
+        &team,
+        Some(now() - Duration::seconds(1)),
+    )
+    .await;
+    let stored = store
+        .api_key_by_hash(&past.key_hash)
+        .await
+        .expect("lookup")
+        .expect("an already expired key is stored and found");
+    assert!(!stored.is_usable(now()), "an expired key is not usable");
+}
+
+pub async fn api_key_touch_updates_last_used(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "key-touch").await;
+    let team = new_team(store.as_ref(), &user, "Key touch", true).await;
+    let key = new_api_key(store.as_ref(), &user, &team, None).await;
+    let other = new_api_key(store.as_ref(), &user, &team, None).await;
+    let last_used = |hash: String| {
+        let store = store.clone();
+        async move {
+            store
+                .api_key_by_hash(&hash)
+                .await
+                .expect("lookup")
+                .expect("key")
+                .last_used_at
+        }
+    };
+    let at = now();
+    store.touch_api_key(&key.id, at).await.expect("touch");
+    assert_eq!(
+        last_used(key.key_hash.clone()).await,
+        Some(truncate_to_millis(at))
+    );
+    store
+        .touch_api_key(&key.id, at - Duration::minutes(5))
+        .await
+        .expect("touch earlier");
+    assert_eq!(
+        last_used(key.key_hash.clone()).await,
+        Some(truncate_to_millis(at)),
+        "an earlier use never moves last_used_at back"
+    );
+    let later = at + Duration::minutes(5);
+    store
+        .touch_api_key(&key.id, later)
+        .await
+        .expect("touch later");
+    assert_eq!(
+        last_used(key.key_hash.clone()).await,
+        Some(truncate_to_millis(later))
+    );
+    assert_eq!(
+        last_used(other.key_hash.clone()).await,
+        None,
+        "other keys are untouched"
+    );
+    store
+        .touch_api_key("no-such-key", now())
+        .await
+        .expect("touching an unknown key is not an error");
+}
+
+pub async fn revoke_api_keys_for_user_in_team(store: Arc<dyn Store>) {
+    let owner = new_user(store.as_ref(), "leave-owner").await;
+    let leaver = new_user(store.as_ref(), "leaver").await;
+    let team = new_team(store.as_ref(), &owner, "Left", false).await;
+    let home = new_team(store.as_ref(), &leaver, "Home", true).await;
+    store
+        .add_member(&team.id, &leaver.id, TeamRole::Member)
+        .await
+        .expect("add member");
+    let k1 = new_api_key(store.as_ref(), &leaver, &team, None).await;
+    let k2 = new_api_key(store.as_ref(), &leaver, &team, None).await;
+    let early = new_api_key(store.as_ref(), &leaver, &team, None).await;
+    let at_home = new_api_key(store.as_ref(), &leaver, &home, None).await;
+    let owners_key = new_api_key(store.as_ref(), &owner, &team, None).await;
+    let before = now();
+    assert!(
+        store
+            .revoke_api_key(&early.id, &leaver.id, before)
+            .await
+            .expect("revoke")
+    );
+    let at = before + Duration::seconds(1);
+    let n = store
+        .revoke_api_keys_for_user_in_team(&leaver.id, &team.id, at)
+        .await
+        .expect("revoke_api_keys_for_user_in_team");
+    assert_eq!(n, 2, "only the not-yet-revoked keys for that team count");
+    let revoked_at = |hash: String| {
+        let store = store.clone();
+        async move {
+            store
+                .api_key_by_hash(&hash)
+                .await
+                .expect("lookup")
+                .expect("key")
+                .revoked_at
+        }
+    };
+    for key in [&k1, &k2] {
+        assert_eq!(
+            revoked_at(key.key_hash.clone()).await,
+            Some(truncate_to_millis(at))
+        );
+    }
+    assert_eq!(
+        revoked_at(early.key_hash.clone()).await,
+        Some(truncate_to_millis(before)),
+        "an earlier revocation is kept"
+    );
+    assert_eq!(
+        revoked_at(at_home.key_hash.clone()).await,
+        None,
+        "keys for other teams stay"
+    );
+    assert_eq!(
+        revoked_at(owners_key.key_hash.clone()).await,
+        None,
+        "other members' keys stay"
+    );
+    assert_eq!(
+        store
+            .revoke_api_keys_for_user_in_team(&leaver.id, &team.id, at)
+            .await
+            .expect("again"),
+        0,
+        "nothing left to revoke"
+    );
+}
+
+pub async fn delete_user_removes_teams_and_keys(store: Arc<dyn Store>) {
+    let user = new_user(store.as_ref(), "leaving").await;
+    let friend = new_user(store.as_ref(), "friend").await;
+    let personal = new_team(store.as_ref(), &user, "Leaving's team", true).await;
+    let shared = new_team(store.as_ref(), &user, "Shared", false).await;
+    let friends = new_team(store.as_ref(), &friend, "Friend's", true).await;
+    store
+        .add_member(&personal.id, &friend.id, TeamRole::Member)
+        .await
+        .expect("friend joins the personal team");
+    store
+        .add_member(&shared.id, &friend.id, TeamRole::Owner)
+        .await
+        .expect("friend co-owns the shared team");
+    store
+        .add_member(&friends.id, &user.id, TeamRole::Viewer)
+        .await
+        .expect("user joins the friend's team");
+    let friend_key_in_personal = new_api_key(store.as_ref(), &friend, &personal, None).await;
+    let user_keys = [
+        new_api_key(store.as_ref(), &user, &personal, None).await,
+        new_api_key(store.as_ref(), &user, &shared, None).await,
+        new_api_key(store.as_ref(), &user, &friends, None).await,
+    ];
+    let friend_key_in_shared = new_api_key(store.as_ref(), &friend, &shared, None).await;
+    let sent = new_invitation(store.as_ref(), &shared, &user, &unique_email("guest")).await;
+    let in_personal =
+        new_invitation(store.as_ref(), &personal, &user, &unique_email("guest2")).await;
+
+    assert!(store.delete_user(&user.id).await.expect("delete_user"));
+    assert_eq!(
+        store.team_by_id(&personal.id).await.expect("lookup"),
+        None,
+        "the personal team is deleted"
+    );
+    assert!(
+        store
+            .list_members(&personal.id)
+            .await
+            .expect("list")
+            .is_empty(),
+        "with its memberships"
+    );
+    assert_eq!(
+        store
+            .api_key_by_hash(&friend_key_in_personal.key_hash)
+            .await
+            .expect("lookup"),
+        None,
+        "and every key for it"
+    );
+    assert_eq!(
+        store
+            .invitation_by_id(&in_personal.id)
+            .await
+            .expect("lookup"),
+        None,
+        "and its invitations"
+    );
+    for key in &user_keys {
+        assert_eq!(
+            store.api_key_by_hash(&key.key_hash).await.expect("lookup"),
+            None,
+            "the user's keys are deleted"
+        );
+    }
+    assert!(
+        store
+            .teams_for_user(&user.id)
+            .await
+            .expect("teams")
+            .is_empty(),
+        "the user's memberships are deleted"
+    );
+    assert_eq!(role_of(store.as_ref(), &friends, &user).await, None);
+
+    let kept = store
+        .team_by_id(&shared.id)
+        .await
+        .expect("lookup")
+        .expect("a shared team outlives its creator");
+    assert_eq!(
+        kept.created_by, user.id,
+        "created_by may name a deleted user"
+    );
+    let members: Vec<String> = store
+        .list_members(&shared.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    assert_eq!(members, vec![friend.id.clone()]);
+    assert!(
+        store
+            .api_key_by_hash(&friend_key_in_shared.key_hash)
+            .await
+            .expect("lookup")
+            .is_some(),
+        "other users' keys in surviving teams stay"
+    );
+    let invitation = store
+        .invitation_by_id(&sent.id)
+        .await
+        .expect("lookup")
+        .expect("invitations the user sent stay");
+    assert_eq!(invitation.invited_by, user.id, "invited_by may dangle");
+    let friend_teams: Vec<String> = store
+        .teams_for_user(&friend.id)
+        .await
+        .expect("teams")
+        .into_iter()
+        .map(|(t, _)| t.id)
+        .collect();
+    assert_eq!(friend_teams, vec![friends.id.clone(), shared.id.clone()]);
+}
+
+pub async fn team_injection_inputs_are_literal(store: Arc<dyn Store>) {
+    let victim = new_user(store.as_ref(), "team-victim").await;
+    let victim_team = new_team(store.as_ref(), &victim, "Victim", false).await;
+    let victim_key = new_api_key(store.as_ref(), &victim, &victim_team, None).await;
+    new_invitation(
+        store.as_ref(),
+        &victim_team,
+        &victim,
+        &unique_email("victim-guest"),
+    )
+    .await;
+    let suffix = uuid::Uuid::now_v7().simple().to_string();
+    let name = "'; DROP TABLE teams; -- {\"$ne\": null} $where: function() { return true; }";
+    let slug = format!("{{\"$ne\":null}}' OR 1=1 --{suffix}");
+    let team = store
+        .create_team(NewTeam {
+            name: name.into(),
+            slug: slug.clone(),
+            personal: false,
+            created_by: victim.id.clone(),
+        })
+        .await
+        .expect("an injection-shaped team is just strings");
+    assert_eq!(team.name, name);
+    assert_eq!(
+        store.team_by_slug(&slug).await.expect("lookup"),
+        Some(team.clone()),
+        "found by the literal slug"
+    );
+    let email = format!("{{\"$gt\":\"\"}}' or '1'='1{suffix}@x.test");
+    let invitation = new_invitation(store.as_ref(), &team, &victim, &email).await;
+    assert_eq!(invitation.email, email.to_lowercase());
+    assert_eq!(
+        store
+            .pending_invitations_for_email(&email, now())
+            .await
+            .expect("pending")
+            .into_iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>(),
+        vec![invitation.id.clone()]
+    );
+    let hash = format!("{{\"$ne\":null}}{suffix}");
+    let key = store
+        .create_api_key(NewApiKey {
+            user_id: victim.id.clone(),
+            team_id: team.id.clone(),
+            name: "'; DELETE FROM api_keys; --".into(),
+            prefix: "{\"$regex\": \".*\"}".into(),
+            key_hash: hash.clone(),
+            scopes: vec![
+                "{\"$ne\":null}".into(),
+                "\",\"admin".into(),
+                "\\\"]".into(),
+                "a\nb".into(),
+            ],
+            expires_at: None,
+        })
+        .await
+        .expect("an injection-shaped key is just strings");
+    assert_eq!(
+        store.api_key_by_hash(&hash).await.expect("lookup"),
+        Some(key.clone()),
+        "stored and matched literally, scopes included"
+    );
+
+    for probe in [
+        "' OR 1=1 --",
+        "' OR '1'='1",
+        "{\"$ne\":null}",
+        "{\"$gt\":\"\"}",
+        "{\"$regex\":\".*\"}",
+        "$where",
+        "this.slug",
+        "%",
+        "*",
+        ".*",
+    ] {
+        assert_eq!(
+            store.team_by_slug(probe).await.expect("lookup"),
+            None,
+            "slug {probe:?}"
+        );
+        assert_eq!(
+            store.team_by_id(probe).await.expect("lookup"),
+            None,
+            "team {probe:?}"
+        );
+        assert_eq!(
+            store.membership(probe, probe).await.expect("lookup"),
+            None,
+            "membership {probe:?}"
+        );
+        assert!(store.list_members(probe).await.expect("list").is_empty());
+        assert!(store.teams_for_user(probe).await.expect("list").is_empty());
+        assert!(
+            store
+                .invitations_for_team(probe)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            store
+                .pending_invitations_for_email(probe, now())
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert_eq!(store.invitation_by_id(probe).await.expect("lookup"), None);
+        assert!(!store.revoke_invitation(probe, now()).await.expect("revoke"));
+        assert_eq!(store.api_key_by_hash(probe).await.expect("lookup"), None);
+        assert!(
+            store
+                .list_api_keys_for_user(probe)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            !store
+                .revoke_api_key(probe, probe, now())
+                .await
+                .expect("revoke")
+        );
+        store.touch_api_key(probe, now()).await.expect("touch");
+        assert_eq!(
+            store
+                .revoke_api_keys_for_user_in_team(probe, probe, now())
+                .await
+                .expect("revoke"),
+            0
+        );
+        assert!(!store.remove_member(probe, probe).await.expect("remove"));
+        assert!(
+            !store.delete_team(probe).await.expect("delete"),
+            "delete {probe:?}"
+        );
+    }
+    assert_eq!(
+        store
+            .api_key_by_hash(&victim_key.key_hash)
+            .await
+            .expect("lookup"),
+        Some(victim_key),
+        "the victim's key is untouched"
+    );
+    assert_eq!(
+        store
+            .invitations_for_team(&victim_team.id)
+            .await
+            .expect("list")
+            .len(),
+        1,
+        "the victim's invitation is untouched"
+    );
+    assert_eq!(
+        store.teams_for_user(&victim.id).await.expect("teams").len(),
+        2,
+        "the victim keeps both teams"
+    );
+}
+
 pub async fn ping_and_backend(store: Arc<dyn Store>) {
     store.ping().await.expect("ping on a healthy store");
     assert!(
@@ -1050,6 +2737,27 @@ cases!(
     revoke_all_except_current,
     injection_inputs_are_literal,
     unicode_round_trip,
+    team_create_makes_creator_owner,
+    team_slug_conflict,
+    teams_for_user_order_and_roles,
+    add_member_and_duplicate,
+    last_owner_protected_on_demote,
+    last_owner_protected_on_remove,
+    second_owner_allows_demote_and_remove,
+    concurrent_owner_changes_keep_an_owner,
+    delete_team_cascades,
+    invitation_lifecycle,
+    invitation_wrong_email_refused,
+    invitation_expired_refused,
+    invitation_revoked_refused,
+    concurrent_accept_single_winner,
+    api_key_lifecycle,
+    api_key_revoke_only_by_owner,
+    api_key_expired_not_usable,
+    api_key_touch_updates_last_used,
+    revoke_api_keys_for_user_in_team,
+    delete_user_removes_teams_and_keys,
+    team_injection_inputs_are_literal,
     ping_and_backend,
 );
 

@@ -11,7 +11,10 @@
 //!   truncated to whole milliseconds, and values returned equal what a later read returns;
 //! - e-mail addresses are normalized with [`normalize_email`] (trimmed, lowercase) on every
 //!   write and lookup, and are unique by a database index (not by read-then-write);
-//! - errors are [`StoreError`]; `Unavailable` means "database unreachable, try later" (503).
+//! - errors are [`StoreError`]; `Unavailable` means "database unreachable, try later" (503);
+//!   `Conflict` carries one of the [`conflict`] messages;
+//! - names, slugs, scopes and other free text are stored and compared exactly as given:
+//!   validating or lowercasing them (slugs especially) is the caller's job.
 
 mod error;
 mod mongo;
@@ -19,6 +22,9 @@ mod sqlite;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+
+use std::fmt;
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -135,7 +141,11 @@ pub trait UserRepo: Send + Sync {
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// Applies the `Some` fields; `NotFound` for an unknown id, `Conflict` for a taken e-mail.
     async fn update_user(&self, id: &str, update: UserUpdate) -> Result<User>;
-    /// Deletes the user with their sessions and refresh tokens; false when there was no such user.
+    /// Deletes the user with their sessions, refresh tokens, memberships and API keys, and
+    /// their personal team with everything in it; false when there was no such user.
+    /// Invitations they sent stay (their `invited_by` then names no user), and so do shared
+    /// teams they created; a shared team whose only owner they were is left without owner,
+    /// so the caller checks [`TeamRepo::teams_for_user`] first.
     async fn delete_user(&self, id: &str) -> Result<bool>;
 }
 
@@ -174,9 +184,317 @@ pub trait SessionRepo: Send + Sync {
     ) -> Result<u64>;
 }
 
+/// The `Conflict` messages of the team, invitation and API-key methods, for callers that
+/// need to tell them apart (they are also fit to show to users).
+pub mod conflict {
+    /// [`TeamRepo::create_team`](crate::TeamRepo::create_team): the slug is in use.
+    pub const TEAM_SLUG_TAKEN: &str = "team slug already taken";
+    /// [`TeamRepo::create_team`](crate::TeamRepo::create_team) with `personal`: the creator
+    /// already has one.
+    pub const PERSONAL_TEAM_EXISTS: &str = "user already has a personal team";
+    /// Adding, inviting or accepting for someone who is already in the team.
+    pub const ALREADY_MEMBER: &str = "already a member";
+    /// Demoting or removing the team's only owner.
+    pub const LAST_OWNER: &str = "a team must keep at least one owner";
+    /// [`InvitationRepo::create_invitation`](crate::InvitationRepo::create_invitation): a
+    /// pending invitation for the same team and e-mail exists.
+    pub const INVITATION_PENDING: &str = "a pending invitation already exists for this email";
+    /// Accepting an invitation that was accepted before.
+    pub const INVITATION_ACCEPTED: &str = "invitation was already accepted";
+    /// Accepting an invitation that was revoked.
+    pub const INVITATION_REVOKED: &str = "invitation was revoked";
+    /// Accepting an invitation after its `expires_at`.
+    pub const INVITATION_EXPIRED: &str = "invitation has expired";
+    /// Accepting an invitation addressed to another e-mail than the accepting user's.
+    pub const INVITATION_EMAIL_MISMATCH: &str = "invitation is for a different email address";
+    /// [`ApiKeyRepo::create_api_key`](crate::ApiKeyRepo::create_api_key): the hash exists.
+    pub const API_KEY_EXISTS: &str = "api key already exists";
+    /// A compare-and-set lost to concurrent writers several times in a row (MongoDB only).
+    pub const CONCURRENT_UPDATE: &str = "the record changed concurrently, try again";
+}
+
+/// A member's role in a team, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TeamRole {
+    Owner,
+    Admin,
+    Member,
+    Viewer,
+}
+
+impl TeamRole {
+    /// Every role, most powerful first.
+    pub const ALL: [Self; 4] = [Self::Owner, Self::Admin, Self::Member, Self::Viewer];
+
+    /// The stored and serialized form: "owner", "admin", "member" or "viewer".
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+            Self::Viewer => "viewer",
+        }
+    }
+
+    /// Parses the form of [`TeamRole::as_str`] (exactly; no trimming or case folding).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Power for comparisons: owner 3 > admin 2 > member 1 > viewer 0.
+    #[must_use]
+    pub const fn rank(self) -> u8 {
+        match self {
+            Self::Owner => 3,
+            Self::Admin => 2,
+            Self::Member => 1,
+            Self::Viewer => 0,
+        }
+    }
+
+    /// True when this role is `other` or more powerful.
+    #[must_use]
+    pub const fn at_least(self, other: Self) -> bool {
+        self.rank() >= other.rank()
+    }
+}
+
+impl fmt::Display for TeamRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of parsing a [`TeamRole`]: the rejected input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown team role {0:?} (expected owner, admin, member or viewer)")]
+pub struct UnknownTeamRole(pub String);
+
+impl FromStr for TeamRole {
+    type Err = UnknownTeamRole;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| UnknownTeamRole(s.to_owned()))
+    }
+}
+
+/// A team: the unit that owns models, deployments and API keys. Every user has one
+/// personal team (`personal`), created for them; shared teams are created explicitly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    /// Unique across teams, compared exactly (the caller validates and lowercases).
+    pub slug: String,
+    pub personal: bool,
+    /// The creating user's id. Not a reference: a shared team outlives its creator, so this
+    /// may name a deleted user.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Input of [`TeamRepo::create_team`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTeam {
+    pub name: String,
+    pub slug: String,
+    pub personal: bool,
+    /// Becomes the first owner; must be an existing user.
+    pub created_by: String,
+}
+
+/// A user's role in a team; one per (team, user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub team_id: String,
+    pub user_id: String,
+    pub role: TeamRole,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An invitation of an e-mail address into a team with a role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: String,
+    pub team_id: String,
+    /// Normalized with [`normalize_email`].
+    pub email: String,
+    pub role: TeamRole,
+    /// The inviting user's id. Not a reference: it stays when that user is deleted.
+    pub invited_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Invitation {
+    /// True when the invitation can still be accepted at `now`: neither accepted, revoked
+    /// nor expired.
+    #[must_use]
+    pub fn is_pending(&self, now: DateTime<Utc>) -> bool {
+        self.accepted_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+/// Input of [`InvitationRepo::create_invitation`]; the e-mail is normalized by the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    pub team_id: String,
+    pub email: String,
+    pub role: TeamRole,
+    pub invited_by: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A programmatic credential of one user, acting within one team. Only a hash of the
+/// secret is stored; `prefix` is the public start of the key, shown in listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub user_id: String,
+    pub team_id: String,
+    pub name: String,
+    /// The public, displayable start of the key, e.g. "hfb_ab12cd34".
+    pub prefix: String,
+    /// Unique across keys; the lookup key of [`ApiKeyRepo::api_key_by_hash`].
+    pub key_hash: String,
+    /// Kept in the given order, duplicates included; the store never interprets them.
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// `None`: never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// True when the key is neither revoked nor expired at `now`.
+    #[must_use]
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+/// Input of [`ApiKeyRepo::create_api_key`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub user_id: String,
+    pub team_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub scopes: Vec<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Teams and their members.
+///
+/// The store keeps one rule itself: a team always has at least one owner
+/// ([`conflict::LAST_OWNER`]). Who may do what (roles of the caller) is the caller's job.
+#[async_trait]
+pub trait TeamRepo: Send + Sync {
+    /// Creates a team and makes `created_by` its owner (membership created at the team's
+    /// `created_at`). `NotFound` when the creator does not exist; `Conflict` with
+    /// [`conflict::TEAM_SLUG_TAKEN`], or [`conflict::PERSONAL_TEAM_EXISTS`] for a second
+    /// personal team of one user.
+    async fn create_team(&self, new: NewTeam) -> Result<Team>;
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>>;
+    /// Looks up by the exact slug.
+    async fn team_by_slug(&self, slug: &str) -> Result<Option<Team>>;
+    /// The user's teams with their role in each: personal team first, then by name
+    /// (case-insensitively; ties by exact name, then id).
+    async fn teams_for_user(&self, user_id: &str) -> Result<Vec<(Team, TeamRole)>>;
+    async fn membership(&self, team_id: &str, user_id: &str) -> Result<Option<Membership>>;
+    /// Members in joining order (`created_at`, ties by user id); empty for an unknown team.
+    async fn list_members(&self, team_id: &str) -> Result<Vec<Membership>>;
+    /// `NotFound` for an unknown team or user; `Conflict` ([`conflict::ALREADY_MEMBER`])
+    /// when the user is in the team already.
+    async fn add_member(&self, team_id: &str, user_id: &str, role: TeamRole) -> Result<Membership>;
+    /// Changes a member's role. `NotFound` when the user is not a member; `Conflict`
+    /// ([`conflict::LAST_OWNER`]) when it would demote the only owner.
+    async fn set_member_role(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        role: TeamRole,
+    ) -> Result<Membership>;
+    /// Removes a member; false when the user was not a member; `Conflict`
+    /// ([`conflict::LAST_OWNER`]) for the only owner. Leaves the user's API keys for the team
+    /// alone: call [`ApiKeyRepo::revoke_api_keys_for_user_in_team`] too.
+    async fn remove_member(&self, team_id: &str, user_id: &str) -> Result<bool>;
+    /// Deletes the team with its memberships, invitations and API keys; false when there was
+    /// no such team.
+    async fn delete_team(&self, team_id: &str) -> Result<bool>;
+}
+
+/// Invitations of e-mail addresses into teams.
+#[async_trait]
+pub trait InvitationRepo: Send + Sync {
+    /// Stores a pending invitation (e-mail normalized, created now). `NotFound` for an
+    /// unknown team; `Conflict` with [`conflict::INVITATION_PENDING`] when one is pending for
+    /// the same team and e-mail, or [`conflict::ALREADY_MEMBER`] when a user with that e-mail
+    /// is in the team. `invited_by` is not checked.
+    async fn create_invitation(&self, new: NewInvitation) -> Result<Invitation>;
+    async fn invitation_by_id(&self, id: &str) -> Result<Option<Invitation>>;
+    /// All invitations of a team, in every state, newest first.
+    async fn invitations_for_team(&self, team_id: &str) -> Result<Vec<Invitation>>;
+    /// Invitations to `email` (normalized first) pending at `now`, newest first.
+    async fn pending_invitations_for_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Invitation>>;
+    /// Accepts an invitation for `user_id`, atomically and at most once: marks it accepted at
+    /// `now` and adds the user to the team with the invitation's role (membership created at
+    /// the current time). `NotFound` for an unknown invitation or user; `Conflict` with
+    /// [`conflict::INVITATION_ACCEPTED`], [`conflict::INVITATION_REVOKED`],
+    /// [`conflict::INVITATION_EXPIRED`] (judged at `now`),
+    /// [`conflict::INVITATION_EMAIL_MISMATCH`] (the user's e-mail is not the invited one) or
+    /// [`conflict::ALREADY_MEMBER`]; nothing changes on error.
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Membership>;
+    /// Revokes a not-yet-accepted, not-yet-revoked invitation (expired ones included); true
+    /// only if this call revoked it.
+    async fn revoke_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool>;
+}
+
+/// API keys.
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    /// Stores a key (created now). `NotFound` for an unknown user or team; `Conflict`
+    /// ([`conflict::API_KEY_EXISTS`]) when the hash exists. Membership of the user in the
+    /// team and the scopes are the caller's to check.
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey>;
+    /// Looks up by the exact hash, revoked and expired keys included (see [`ApiKey::is_usable`]).
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
+    /// All keys of a user, revoked and expired included, newest first.
+    async fn list_api_keys_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>>;
+    /// Revokes a key of `user_id`; true only if this call revoked it (false: unknown, another
+    /// user's, or already revoked).
+    async fn revoke_api_key(&self, id: &str, user_id: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Records a use at `now`: one conditional write that never moves `last_used_at`
+    /// backwards. An unknown id is not an error.
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Revokes the user's not-yet-revoked keys for one team (when they leave it); returns how
+    /// many.
+    async fn revoke_api_keys_for_user_in_team(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
+}
+
 /// Everything the backend needs from its database.
 #[async_trait]
-pub trait Store: UserRepo + SessionRepo {
+pub trait Store: UserRepo + SessionRepo + TeamRepo + InvitationRepo + ApiKeyRepo {
     /// "sqlite" or "mongodb".
     fn backend(&self) -> &'static str;
     /// A cheap round trip for readiness probes.
@@ -203,4 +521,124 @@ pub(crate) fn new_id() -> String {
 /// `Utc::now()` at storage precision.
 pub(crate) fn now_millis() -> DateTime<Utc> {
     truncate_to_millis(Utc::now())
+}
+
+/// Orders a user's teams as [`TeamRepo::teams_for_user`] promises: personal first, then by
+/// name case-insensitively, then exact name, then id.
+pub(crate) fn sort_teams_for_user(teams: &mut [(Team, TeamRole)]) {
+    teams.sort_by_cached_key(|(t, _)| {
+        (
+            !t.personal,
+            t.name.to_lowercase(),
+            t.name.clone(),
+            t.id.clone(),
+        )
+    });
+}
+
+/// Why `invitation` cannot be accepted at `now` by a user with `user_email`, if it cannot.
+pub(crate) fn refuse_unacceptable(
+    invitation: &Invitation,
+    user_email: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let refusal = if invitation.accepted_at.is_some() {
+        conflict::INVITATION_ACCEPTED
+    } else if invitation.revoked_at.is_some() {
+        conflict::INVITATION_REVOKED
+    } else if invitation.expires_at <= now {
+        conflict::INVITATION_EXPIRED
+    } else if normalize_email(user_email) != invitation.email {
+        conflict::INVITATION_EMAIL_MISMATCH
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::Conflict(refusal.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_role_round_trips_and_ranks() {
+        for role in TeamRole::ALL {
+            assert_eq!(TeamRole::parse(role.as_str()), Some(role));
+            assert_eq!(role.as_str().parse::<TeamRole>(), Ok(role));
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        let ranks: Vec<u8> = TeamRole::ALL.iter().map(|r| r.rank()).collect();
+        assert_eq!(ranks, vec![3, 2, 1, 0]);
+        assert!(TeamRole::Owner.at_least(TeamRole::Admin));
+        assert!(TeamRole::Member.at_least(TeamRole::Member));
+        assert!(!TeamRole::Viewer.at_least(TeamRole::Member));
+        for bad in ["Owner", " owner", "", "root", "owner\0"] {
+            assert_eq!(TeamRole::parse(bad), None, "{bad:?}");
+            assert_eq!(
+                bad.parse::<TeamRole>(),
+                Err(UnknownTeamRole(bad.to_owned()))
+            );
+        }
+    }
+
+    #[test]
+    fn usability_and_pending() {
+        let t = DateTime::from_timestamp_millis(1_700_000_000_000).unwrap();
+        let later = t + chrono::Duration::seconds(1);
+        let key = ApiKey {
+            id: "k".into(),
+            user_id: "u".into(),
+            team_id: "t".into(),
+            name: "n".into(),
+            prefix: "hfb_x".into(),
+            key_hash: "h".into(),
+            scopes: vec![],
+            created_at: t,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        assert!(key.is_usable(later), "no expiry, not revoked");
+        let expiring = ApiKey {
+            expires_at: Some(later),
+            ..key.clone()
+        };
+        assert!(expiring.is_usable(t));
+        assert!(!expiring.is_usable(later), "expired at expires_at");
+        assert!(
+            !ApiKey {
+                revoked_at: Some(t),
+                ..key
+            }
+            .is_usable(t)
+        );
+
+        let inv = Invitation {
+            id: "i".into(),
+            team_id: "t".into(),
+            email: "a@b.test".into(),
+            role: TeamRole::Member,
+            invited_by: "u".into(),
+            created_at: t,
+            expires_at: later,
+            accepted_at: None,
+            revoked_at: None,
+        };
+        assert!(inv.is_pending(t));
+        assert!(!inv.is_pending(later));
+        assert!(
+            !Invitation {
+                accepted_at: Some(t),
+                ..inv.clone()
+            }
+            .is_pending(t)
+        );
+        assert!(
+            !Invitation {
+                revoked_at: Some(t),
+                ..inv
+            }
+            .is_pending(t)
+        );
+    }
 }

@@ -1,24 +1,32 @@
-//! MongoDB adapter: collections `users`, `sessions`, `refresh_tokens` with string `_id`s
-//! (a refresh token's `_id` is its hash). Filters are built with `doc!` from typed values
-//! only, so user input is always a BSON string and never an operator.
+//! MongoDB adapter: collections `users`, `sessions`, `refresh_tokens`, `teams`,
+//! `memberships`, `invitations` and `api_keys` with string `_id`s (a refresh token's `_id`
+//! is its hash). Filters are built with `doc!` from typed values only, so user input is
+//! always a BSON string and never an operator.
 //!
 //! No multi-document transactions: they need a replica set, and a standalone `mongod` is a
-//! supported deployment. Atomicity comes from single-document conditional updates instead.
+//! supported deployment. Atomicity comes from single-document conditional updates and
+//! unique indexes instead; deletes go children first, so a failed one is finished by a retry.
+//! Two helper fields exist only to give unique indexes something to hold: `personal_of` on a
+//! personal team (its creator: one per user) and `open_key` on a not-yet-answered invitation
+//! (team and e-mail: one pending per pair).
 
 use std::future::IntoFuture;
 use std::time::Duration;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{self, Bson, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, Collection, Cursor, Database, IndexModel};
 
 use crate::{
-    NewSession, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
-    StoreError, User, UserRepo, UserUpdate, new_id, normalize_email, now_millis,
-    truncate_to_millis,
+    ApiKey, ApiKeyRepo, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
+    NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
+    StoreError, Team, TeamRepo, TeamRole, User, UserRepo, UserUpdate, conflict, new_id,
+    normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
 };
 
 /// Server selection and TCP connect timeouts unless the URI sets them: an unreachable
@@ -28,6 +36,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// MongoDB's duplicate key error.
 const DUPLICATE_KEY: i32 = 11000;
+/// How often a compare-and-set that lost to a concurrent writer is judged again.
+const CAS_ATTEMPTS: usize = 3;
 
 /// The MongoDB store. Cheap to clone (the client is shared).
 #[derive(Debug, Clone)]
@@ -37,6 +47,10 @@ pub struct MongoStore {
     users: Collection<Document>,
     sessions: Collection<Document>,
     tokens: Collection<Document>,
+    teams: Collection<Document>,
+    memberships: Collection<Document>,
+    invitations: Collection<Document>,
+    api_keys: Collection<Document>,
 }
 
 impl MongoStore {
@@ -61,6 +75,10 @@ impl MongoStore {
             users: db.collection("users"),
             sessions: db.collection("sessions"),
             tokens: db.collection("refresh_tokens"),
+            teams: db.collection("teams"),
+            memberships: db.collection("memberships"),
+            invitations: db.collection("invitations"),
+            api_keys: db.collection("api_keys"),
             client,
             db,
         };
@@ -96,6 +114,19 @@ impl MongoStore {
                 )
                 .build()
         };
+        // Unique among the documents that have the field at all.
+        let sparse_unique = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(
+                    IndexOptions::builder()
+                        .name(name.to_owned())
+                        .unique(true)
+                        .sparse(true)
+                        .build(),
+                )
+                .build()
+        };
         op(self
             .users
             .create_index(index(doc! { "email": 1 }, "users_email", true)))
@@ -115,6 +146,59 @@ impl MongoStore {
         op(self.tokens.create_index(index(
             doc! { "user_id": 1 },
             "refresh_tokens_user_id",
+            false,
+        )))
+        .await?;
+        op(self
+            .teams
+            .create_index(index(doc! { "slug": 1 }, "teams_slug", true)))
+        .await?;
+        op(self.teams.create_index(sparse_unique(
+            doc! { "personal_of": 1 },
+            "teams_personal_of",
+        )))
+        .await?;
+        op(self.memberships.create_index(index(
+            doc! { "team_id": 1, "user_id": 1 },
+            "memberships_team_user",
+            true,
+        )))
+        .await?;
+        op(self.memberships.create_index(index(
+            doc! { "user_id": 1 },
+            "memberships_user_id",
+            false,
+        )))
+        .await?;
+        op(self.invitations.create_index(index(
+            doc! { "team_id": 1, "created_at": -1 },
+            "invitations_team_id",
+            false,
+        )))
+        .await?;
+        op(self.invitations.create_index(index(
+            doc! { "email": 1, "expires_at": 1 },
+            "invitations_email",
+            false,
+        )))
+        .await?;
+        op(self
+            .invitations
+            .create_index(sparse_unique(doc! { "open_key": 1 }, "invitations_open")))
+        .await?;
+        op(self
+            .api_keys
+            .create_index(index(doc! { "key_hash": 1 }, "api_keys_key_hash", true)))
+        .await?;
+        op(self.api_keys.create_index(index(
+            doc! { "user_id": 1, "created_at": -1 },
+            "api_keys_user_id",
+            false,
+        )))
+        .await?;
+        op(self.api_keys.create_index(index(
+            doc! { "team_id": 1, "user_id": 1 },
+            "api_keys_team_id",
             false,
         )))
         .await?;
@@ -172,15 +256,27 @@ fn map_mongo_error(e: mongodb::error::Error) -> StoreError {
     }
 }
 
-/// The server's message names the index and echoes the key value: keep only which rule.
+/// The server's message names the collection and index, then echoes the key value: judge by
+/// the part before the echo (which is user input) and keep only which rule was broken.
 fn conflict_message(server_message: &str) -> String {
-    if server_message.contains("email") {
-        "email already registered".into()
-    } else if server_message.contains("refresh_tokens") {
-        "refresh token already exists".into()
-    } else {
-        "duplicate key".into()
-    }
+    let head = server_message
+        .split(" dup key")
+        .next()
+        .unwrap_or(server_message);
+    let rules = [
+        ("users_email", "email already registered"),
+        (".refresh_tokens", "refresh token already exists"),
+        ("teams_slug", conflict::TEAM_SLUG_TAKEN),
+        ("teams_personal_of", conflict::PERSONAL_TEAM_EXISTS),
+        ("memberships_team_user", conflict::ALREADY_MEMBER),
+        ("invitations_open", conflict::INVITATION_PENDING),
+        ("api_keys_key_hash", conflict::API_KEY_EXISTS),
+    ];
+    rules
+        .iter()
+        .find(|(index, _)| head.contains(index))
+        .map_or("duplicate key", |(_, message)| message)
+        .into()
 }
 
 fn bdate(t: DateTime<Utc>) -> bson::DateTime {
@@ -189,6 +285,26 @@ fn bdate(t: DateTime<Utc>) -> bson::DateTime {
 
 fn opt_string(s: Option<String>) -> Bson {
     s.map_or(Bson::Null, Bson::String)
+}
+
+fn opt_date(t: Option<DateTime<Utc>>) -> Bson {
+    t.map_or(Bson::Null, |t| Bson::DateTime(bdate(t)))
+}
+
+/// Reads every document of a cursor through `from`.
+async fn collect<T>(
+    mut cursor: Cursor<Document>,
+    collection: &str,
+    from: fn(&Document) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    while op(cursor.advance()).await? {
+        let d = cursor
+            .deserialize_current()
+            .map_err(|e| bad_document(collection, e.kind))?;
+        out.push(from(&d)?);
+    }
+    Ok(out)
 }
 
 fn bad_document(collection: &str, e: impl std::fmt::Display) -> StoreError {
@@ -227,6 +343,89 @@ fn get_opt_time(d: &Document, key: &str, collection: &str) -> Result<Option<Date
             format!("{key} has type {:?}", other.element_type()),
         )),
     }
+}
+
+fn get_role(d: &Document, key: &str, collection: &str) -> Result<TeamRole> {
+    get_string(d, key, collection)?
+        .parse()
+        .map_err(|e| bad_document(collection, e))
+}
+
+fn team_from(d: &Document) -> Result<Team> {
+    Ok(Team {
+        id: get_string(d, "_id", "teams")?,
+        name: get_string(d, "name", "teams")?,
+        slug: get_string(d, "slug", "teams")?,
+        personal: d
+            .get_bool("personal")
+            .map_err(|e| bad_document("teams", e))?,
+        created_by: get_string(d, "created_by", "teams")?,
+        created_at: get_time(d, "created_at", "teams")?,
+    })
+}
+
+fn membership_from(d: &Document) -> Result<Membership> {
+    Ok(Membership {
+        team_id: get_string(d, "team_id", "memberships")?,
+        user_id: get_string(d, "user_id", "memberships")?,
+        role: get_role(d, "role", "memberships")?,
+        created_at: get_time(d, "created_at", "memberships")?,
+    })
+}
+
+fn membership_doc(m: &Membership) -> Document {
+    doc! {
+        "_id": new_id(),
+        "team_id": &m.team_id,
+        "user_id": &m.user_id,
+        "role": m.role.as_str(),
+        "created_at": bdate(m.created_at),
+    }
+}
+
+fn invitation_from(d: &Document) -> Result<Invitation> {
+    Ok(Invitation {
+        id: get_string(d, "_id", "invitations")?,
+        team_id: get_string(d, "team_id", "invitations")?,
+        email: get_string(d, "email", "invitations")?,
+        role: get_role(d, "role", "invitations")?,
+        invited_by: get_string(d, "invited_by", "invitations")?,
+        created_at: get_time(d, "created_at", "invitations")?,
+        expires_at: get_time(d, "expires_at", "invitations")?,
+        accepted_at: get_opt_time(d, "accepted_at", "invitations")?,
+        revoked_at: get_opt_time(d, "revoked_at", "invitations")?,
+    })
+}
+
+/// The value of an open invitation's `open_key` (a team id never contains a newline).
+fn open_key(team_id: &str, email: &str) -> String {
+    format!("{team_id}\n{email}")
+}
+
+fn api_key_from(d: &Document) -> Result<ApiKey> {
+    let scopes = d
+        .get_array("scopes")
+        .map_err(|e| bad_document("api_keys", e))?
+        .iter()
+        .map(|s| {
+            s.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| bad_document("api_keys", "a scope is not a string"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ApiKey {
+        id: get_string(d, "_id", "api_keys")?,
+        user_id: get_string(d, "user_id", "api_keys")?,
+        team_id: get_string(d, "team_id", "api_keys")?,
+        name: get_string(d, "name", "api_keys")?,
+        prefix: get_string(d, "prefix", "api_keys")?,
+        key_hash: get_string(d, "key_hash", "api_keys")?,
+        scopes,
+        created_at: get_time(d, "created_at", "api_keys")?,
+        expires_at: get_opt_time(d, "expires_at", "api_keys")?,
+        last_used_at: get_opt_time(d, "last_used_at", "api_keys")?,
+        revoked_at: get_opt_time(d, "revoked_at", "api_keys")?,
+    })
 }
 
 fn user_from(d: &Document) -> Result<User> {
@@ -352,6 +551,16 @@ impl UserRepo for MongoStore {
         // Children first: if this fails half-way, the user still exists and a retry finishes.
         op(self.tokens.delete_many(doc! { "user_id": id })).await?;
         op(self.sessions.delete_many(doc! { "user_id": id })).await?;
+        let personal = op(self
+            .teams
+            .find(doc! { "personal_of": id })
+            .projection(doc! { "_id": 1 }))
+        .await?;
+        for team_id in collect(personal, "teams", |d| get_string(d, "_id", "teams")).await? {
+            self.delete_team(&team_id).await?;
+        }
+        op(self.api_keys.delete_many(doc! { "user_id": id })).await?;
+        op(self.memberships.delete_many(doc! { "user_id": id })).await?;
         let deleted = op(self.users.delete_one(doc! { "_id": id })).await?;
         Ok(deleted.deleted_count > 0)
     }
@@ -500,19 +709,12 @@ impl SessionRepo for MongoStore {
     }
 
     async fn list_sessions_for_user(&self, user_id: &str) -> Result<Vec<Session>> {
-        let mut cursor = op(self
+        let cursor = op(self
             .sessions
             .find(doc! { "user_id": user_id })
             .sort(doc! { "created_at": -1, "_id": -1 }))
         .await?;
-        let mut sessions = Vec::new();
-        while op(cursor.advance()).await? {
-            let d = cursor
-                .deserialize_current()
-                .map_err(|e| bad_document("sessions", e.kind))?;
-            sessions.push(session_from(&d)?);
-        }
-        Ok(sessions)
+        collect(cursor, "sessions", session_from).await
     }
 
     async fn revoke_session(&self, id: &str, reason: &str, now: DateTime<Utc>) -> Result<bool> {
@@ -545,6 +747,22 @@ impl SessionRepo for MongoStore {
 }
 
 impl MongoStore {
+    /// True when a document with this `_id` exists (MongoDB has no foreign keys).
+    async fn exists(collection: &Collection<Document>, id: &str) -> Result<bool> {
+        let found = op(collection
+            .find_one(doc! { "_id": id })
+            .projection(doc! { "_id": 1 }))
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn owner_count(&self, team_id: &str) -> Result<u64> {
+        op(self
+            .memberships
+            .count_documents(doc! { "team_id": team_id, "role": TeamRole::Owner.as_str() }))
+        .await
+    }
+
     /// Removes a successor token that lost its rotation (best effort: it was never handed out).
     async fn discard_token(&self, hash: &str) {
         if let Err(e) = op(self
@@ -554,6 +772,491 @@ impl MongoStore {
         {
             tracing::warn!(error = %e, "could not remove an unused refresh token");
         }
+    }
+}
+
+fn last_owner() -> StoreError {
+    StoreError::Conflict(conflict::LAST_OWNER.into())
+}
+
+fn concurrent_update() -> StoreError {
+    StoreError::Conflict(conflict::CONCURRENT_UPDATE.into())
+}
+
+#[async_trait]
+impl TeamRepo for MongoStore {
+    async fn create_team(&self, new: NewTeam) -> Result<Team> {
+        if !Self::exists(&self.users, &new.created_by).await? {
+            return Err(StoreError::NotFound);
+        }
+        let team = Team {
+            id: new_id(),
+            name: new.name,
+            slug: new.slug,
+            personal: new.personal,
+            created_by: new.created_by,
+            created_at: now_millis(),
+        };
+        let mut team_doc = doc! {
+            "_id": &team.id,
+            "name": &team.name,
+            "slug": &team.slug,
+            "personal": team.personal,
+            "created_by": &team.created_by,
+            "created_at": bdate(team.created_at),
+        };
+        if team.personal {
+            team_doc.insert("personal_of", &team.created_by);
+        }
+        // Unique indexes decide: E11000 on teams_slug / teams_personal_of -> Conflict.
+        op(self.teams.insert_one(team_doc)).await?;
+        let owner = Membership {
+            team_id: team.id.clone(),
+            user_id: team.created_by.clone(),
+            role: TeamRole::Owner,
+            created_at: team.created_at,
+        };
+        if let Err(e) = op(self.memberships.insert_one(membership_doc(&owner))).await {
+            // Do not leave a team without its owner behind (best effort).
+            if let Err(cleanup) = op(self.teams.delete_one(doc! { "_id": &team.id })).await {
+                tracing::warn!(error = %cleanup, "could not remove a team whose owner insert failed");
+            }
+            return Err(e);
+        }
+        Ok(team)
+    }
+
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>> {
+        op(self.teams.find_one(doc! { "_id": id }))
+            .await?
+            .as_ref()
+            .map(team_from)
+            .transpose()
+    }
+
+    async fn team_by_slug(&self, slug: &str) -> Result<Option<Team>> {
+        op(self.teams.find_one(doc! { "slug": slug }))
+            .await?
+            .as_ref()
+            .map(team_from)
+            .transpose()
+    }
+
+    async fn teams_for_user(&self, user_id: &str) -> Result<Vec<(Team, TeamRole)>> {
+        let cursor = op(self.memberships.find(doc! { "user_id": user_id })).await?;
+        let memberships = collect(cursor, "memberships", membership_from).await?;
+        if memberships.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = memberships.iter().map(|m| m.team_id.as_str()).collect();
+        let cursor = op(self.teams.find(doc! { "_id": { "$in": ids } })).await?;
+        let mut by_id: HashMap<String, Team> = collect(cursor, "teams", team_from)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        // A membership whose team is being deleted has no team any more: skip it.
+        let mut teams: Vec<(Team, TeamRole)> = memberships
+            .into_iter()
+            .filter_map(|m| by_id.remove(&m.team_id).map(|t| (t, m.role)))
+            .collect();
+        sort_teams_for_user(&mut teams);
+        Ok(teams)
+    }
+
+    async fn membership(&self, team_id: &str, user_id: &str) -> Result<Option<Membership>> {
+        op(self
+            .memberships
+            .find_one(doc! { "team_id": team_id, "user_id": user_id }))
+        .await?
+        .as_ref()
+        .map(membership_from)
+        .transpose()
+    }
+
+    async fn list_members(&self, team_id: &str) -> Result<Vec<Membership>> {
+        let cursor = op(self
+            .memberships
+            .find(doc! { "team_id": team_id })
+            .sort(doc! { "created_at": 1, "user_id": 1 }))
+        .await?;
+        collect(cursor, "memberships", membership_from).await
+    }
+
+    async fn add_member(&self, team_id: &str, user_id: &str, role: TeamRole) -> Result<Membership> {
+        // Residual race: a team or user deleted right after these checks leaves an orphan
+        // membership, which no listing shows (teams_for_user skips it).
+        if !Self::exists(&self.teams, team_id).await? || !Self::exists(&self.users, user_id).await?
+        {
+            return Err(StoreError::NotFound);
+        }
+        let membership = Membership {
+            team_id: team_id.to_owned(),
+            user_id: user_id.to_owned(),
+            role,
+            created_at: now_millis(),
+        };
+        // The unique (team_id, user_id) index decides: E11000 -> Conflict "already a member".
+        op(self.memberships.insert_one(membership_doc(&membership))).await?;
+        Ok(membership)
+    }
+
+    async fn set_member_role(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        role: TeamRole,
+    ) -> Result<Membership> {
+        for _ in 0..CAS_ATTEMPTS {
+            let current = self
+                .membership(team_id, user_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            let demoting = current.role == TeamRole::Owner && role != TeamRole::Owner;
+            if demoting && self.owner_count(team_id).await? <= 1 {
+                return Err(last_owner());
+            }
+            // Compare-and-set on the role just judged; a concurrent change means judge again.
+            let updated = op(self
+                .memberships
+                .find_one_and_update(
+                    doc! { "team_id": team_id, "user_id": user_id, "role": current.role.as_str() },
+                    doc! { "$set": { "role": role.as_str() } },
+                )
+                .return_document(ReturnDocument::After))
+            .await?;
+            let Some(updated) = updated else { continue };
+            if demoting && self.owner_count(team_id).await? == 0 {
+                // Another owner left between our count and our write: undo ours. Residual race:
+                // only a crash before this undo can leave the team ownerless (no transactions).
+                self.restore_owner_role(team_id, user_id, role).await;
+                return Err(last_owner());
+            }
+            return membership_from(&updated);
+        }
+        Err(concurrent_update())
+    }
+
+    async fn remove_member(&self, team_id: &str, user_id: &str) -> Result<bool> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(raw) = op(self
+                .memberships
+                .find_one(doc! { "team_id": team_id, "user_id": user_id }))
+            .await?
+            else {
+                return Ok(false);
+            };
+            let current = membership_from(&raw)?;
+            let owner = current.role == TeamRole::Owner;
+            if owner && self.owner_count(team_id).await? <= 1 {
+                return Err(last_owner());
+            }
+            let id = get_string(&raw, "_id", "memberships")?;
+            // Compare-and-set on the role just judged; a concurrent change means judge again.
+            let deleted = op(self
+                .memberships
+                .delete_one(doc! { "_id": &id, "role": current.role.as_str() }))
+            .await?;
+            if deleted.deleted_count == 0 {
+                continue;
+            }
+            if owner && self.owner_count(team_id).await? == 0 {
+                // Another owner left between our count and our delete: undo ours. Residual
+                // race: only a crash before this undo can leave the team ownerless.
+                if let Err(e) = op(self.memberships.insert_one(raw)).await {
+                    tracing::error!(error = %e, team_id, "could not restore the last owner of a team");
+                }
+                return Err(last_owner());
+            }
+            return Ok(true);
+        }
+        Err(concurrent_update())
+    }
+
+    async fn delete_team(&self, team_id: &str) -> Result<bool> {
+        // Children first: if this fails half-way, the team still exists and a retry finishes.
+        op(self.api_keys.delete_many(doc! { "team_id": team_id })).await?;
+        op(self.invitations.delete_many(doc! { "team_id": team_id })).await?;
+        op(self.memberships.delete_many(doc! { "team_id": team_id })).await?;
+        let deleted = op(self.teams.delete_one(doc! { "_id": team_id })).await?;
+        Ok(deleted.deleted_count > 0)
+    }
+}
+
+impl MongoStore {
+    /// Undoes a demotion that took a team's last owner (best effort, logged on failure).
+    async fn restore_owner_role(&self, team_id: &str, user_id: &str, demoted_to: TeamRole) {
+        let restored = op(self.memberships.update_one(
+            doc! { "team_id": team_id, "user_id": user_id, "role": demoted_to.as_str() },
+            doc! { "$set": { "role": TeamRole::Owner.as_str() } },
+        ))
+        .await;
+        if let Err(e) = restored {
+            tracing::error!(error = %e, team_id, "could not restore the last owner of a team");
+        }
+    }
+}
+
+#[async_trait]
+impl InvitationRepo for MongoStore {
+    async fn create_invitation(&self, new: NewInvitation) -> Result<Invitation> {
+        let invitation = Invitation {
+            id: new_id(),
+            team_id: new.team_id,
+            email: normalize_email(&new.email),
+            role: new.role,
+            invited_by: new.invited_by,
+            created_at: now_millis(),
+            expires_at: truncate_to_millis(new.expires_at),
+            accepted_at: None,
+            revoked_at: None,
+        };
+        if !Self::exists(&self.teams, &invitation.team_id).await? {
+            return Err(StoreError::NotFound);
+        }
+        let invitee = op(self
+            .users
+            .find_one(doc! { "email": &invitation.email })
+            .projection(doc! { "_id": 1 }))
+        .await?;
+        if let Some(invitee) = invitee {
+            let user_id = get_string(&invitee, "_id", "users")?;
+            if self
+                .membership(&invitation.team_id, &user_id)
+                .await?
+                .is_some()
+            {
+                return Err(StoreError::Conflict(conflict::ALREADY_MEMBER.into()));
+            }
+        }
+        let key = open_key(&invitation.team_id, &invitation.email);
+        // An expired, unanswered invitation frees its slot (it stays listed, as expired).
+        op(self.invitations.update_many(
+            doc! { "open_key": &key, "expires_at": { "$lte": bdate(invitation.created_at) } },
+            doc! { "$unset": { "open_key": "" } },
+        ))
+        .await?;
+        // The sparse unique index on open_key decides: E11000 -> Conflict "pending invitation".
+        op(self.invitations.insert_one(doc! {
+            "_id": &invitation.id,
+            "team_id": &invitation.team_id,
+            "email": &invitation.email,
+            "role": invitation.role.as_str(),
+            "invited_by": &invitation.invited_by,
+            "created_at": bdate(invitation.created_at),
+            "expires_at": bdate(invitation.expires_at),
+            "accepted_at": Bson::Null,
+            "revoked_at": Bson::Null,
+            "open_key": key,
+        }))
+        .await?;
+        Ok(invitation)
+    }
+
+    async fn invitation_by_id(&self, id: &str) -> Result<Option<Invitation>> {
+        op(self.invitations.find_one(doc! { "_id": id }))
+            .await?
+            .as_ref()
+            .map(invitation_from)
+            .transpose()
+    }
+
+    async fn invitations_for_team(&self, team_id: &str) -> Result<Vec<Invitation>> {
+        let cursor = op(self
+            .invitations
+            .find(doc! { "team_id": team_id })
+            .sort(doc! { "created_at": -1, "_id": -1 }))
+        .await?;
+        collect(cursor, "invitations", invitation_from).await
+    }
+
+    async fn pending_invitations_for_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Invitation>> {
+        let cursor = op(self
+            .invitations
+            .find(doc! {
+                "email": normalize_email(email),
+                "accepted_at": Bson::Null,
+                "revoked_at": Bson::Null,
+                "expires_at": { "$gt": bdate(truncate_to_millis(now)) },
+            })
+            .sort(doc! { "created_at": -1, "_id": -1 }))
+        .await?;
+        collect(cursor, "invitations", invitation_from).await
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Membership> {
+        let now = truncate_to_millis(now);
+        let invitation = self
+            .invitation_by_id(id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let user = self
+            .user_by_id(user_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        refuse_unacceptable(&invitation, &user.email, now)?;
+        if self
+            .membership(&invitation.team_id, user_id)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Conflict(conflict::ALREADY_MEMBER.into()));
+        }
+        // Compare-and-set on one document: of concurrent acceptances exactly one consumes it.
+        let consumed = op(self.invitations.update_one(
+            doc! {
+                "_id": id,
+                "accepted_at": Bson::Null,
+                "revoked_at": Bson::Null,
+                "expires_at": { "$gt": bdate(now) },
+            },
+            doc! { "$set": { "accepted_at": bdate(now) }, "$unset": { "open_key": "" } },
+        ))
+        .await?;
+        if consumed.matched_count == 0 {
+            // Answered since we read it: report its state now.
+            let invitation = self
+                .invitation_by_id(id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            refuse_unacceptable(&invitation, &user.email, now)?;
+            return Err(concurrent_update());
+        }
+        let membership = Membership {
+            team_id: invitation.team_id.clone(),
+            user_id: user_id.to_owned(),
+            role: invitation.role,
+            created_at: now_millis(),
+        };
+        if let Err(e) = op(self.memberships.insert_one(membership_doc(&membership))).await {
+            // Give the invitation back so it can be accepted later (best effort).
+            let key = open_key(&invitation.team_id, &invitation.email);
+            if let Err(undo) = op(self.invitations.update_one(
+                doc! { "_id": id, "accepted_at": bdate(now) },
+                doc! { "$set": { "accepted_at": Bson::Null, "open_key": key } },
+            ))
+            .await
+            {
+                tracing::warn!(error = %undo, "could not reopen an invitation whose membership insert failed");
+            }
+            return Err(e);
+        }
+        Ok(membership)
+    }
+
+    async fn revoke_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let r = op(self.invitations.update_one(
+            doc! { "_id": id, "accepted_at": Bson::Null, "revoked_at": Bson::Null },
+            doc! {
+                "$set": { "revoked_at": bdate(truncate_to_millis(now)) },
+                "$unset": { "open_key": "" },
+            },
+        ))
+        .await?;
+        Ok(r.matched_count > 0)
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepo for MongoStore {
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey> {
+        if !Self::exists(&self.users, &new.user_id).await?
+            || !Self::exists(&self.teams, &new.team_id).await?
+        {
+            return Err(StoreError::NotFound);
+        }
+        let key = ApiKey {
+            id: new_id(),
+            user_id: new.user_id,
+            team_id: new.team_id,
+            name: new.name,
+            prefix: new.prefix,
+            key_hash: new.key_hash,
+            scopes: new.scopes,
+            created_at: now_millis(),
+            expires_at: new.expires_at.map(truncate_to_millis),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        // The unique index on key_hash decides: E11000 -> Conflict.
+        op(self.api_keys.insert_one(doc! {
+            "_id": &key.id,
+            "user_id": &key.user_id,
+            "team_id": &key.team_id,
+            "name": &key.name,
+            "prefix": &key.prefix,
+            "key_hash": &key.key_hash,
+            "scopes": key.scopes.clone(),
+            "created_at": bdate(key.created_at),
+            "expires_at": opt_date(key.expires_at),
+            "last_used_at": Bson::Null,
+            "revoked_at": Bson::Null,
+        }))
+        .await?;
+        Ok(key)
+    }
+
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        op(self.api_keys.find_one(doc! { "key_hash": hash }))
+            .await?
+            .as_ref()
+            .map(api_key_from)
+            .transpose()
+    }
+
+    async fn list_api_keys_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        let cursor = op(self
+            .api_keys
+            .find(doc! { "user_id": user_id })
+            .sort(doc! { "created_at": -1, "_id": -1 }))
+        .await?;
+        collect(cursor, "api_keys", api_key_from).await
+    }
+
+    async fn revoke_api_key(&self, id: &str, user_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let r = op(self.api_keys.update_one(
+            doc! { "_id": id, "user_id": user_id, "revoked_at": Bson::Null },
+            doc! { "$set": { "revoked_at": bdate(truncate_to_millis(now)) } },
+        ))
+        .await?;
+        Ok(r.matched_count > 0)
+    }
+
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        let now = bdate(truncate_to_millis(now));
+        // No write at all when a later (or the same) use is already recorded.
+        op(self.api_keys.update_one(
+            doc! {
+                "_id": id,
+                "$or": [{ "last_used_at": Bson::Null }, { "last_used_at": { "$lt": now } }],
+            },
+            doc! { "$set": { "last_used_at": now } },
+        ))
+        .await
+        .map(|_| ())
+    }
+
+    async fn revoke_api_keys_for_user_in_team(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let r = op(self.api_keys.update_many(
+            doc! { "user_id": user_id, "team_id": team_id, "revoked_at": Bson::Null },
+            doc! { "$set": { "revoked_at": bdate(truncate_to_millis(now)) } },
+        ))
+        .await?;
+        Ok(r.modified_count)
     }
 }
 

@@ -15,9 +15,10 @@ use deadpool_sqlite::{
 };
 
 use crate::{
-    NewSession, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
-    StoreError, User, UserRepo, UserUpdate, new_id, normalize_email, now_millis,
-    truncate_to_millis,
+    ApiKey, ApiKeyRepo, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
+    NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
+    StoreError, Team, TeamRepo, TeamRole, User, UserRepo, UserUpdate, conflict, new_id,
+    normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
 };
 
 /// Schema migrations, applied in order inside one transaction; `PRAGMA user_version` holds
@@ -59,6 +60,60 @@ const MIGRATIONS: &[&str] = &[
         used_at    INTEGER
     ) STRICT;
     CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id);
+    ",
+    // 2: teams, memberships, invitations, API keys. `created_by` and `invited_by` are plain
+    // text, not references: a shared team and the invitations a user sent outlive the user.
+    r"
+    CREATE TABLE teams (
+        id         TEXT PRIMARY KEY NOT NULL,
+        name       TEXT NOT NULL,
+        slug       TEXT NOT NULL,
+        personal   INTEGER NOT NULL CHECK (personal IN (0, 1)),
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX teams_slug ON teams (slug);
+    CREATE UNIQUE INDEX teams_personal_created_by ON teams (created_by) WHERE personal = 1;
+
+    CREATE TABLE memberships (
+        team_id    TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        role       TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (team_id, user_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX memberships_user_id ON memberships (user_id);
+
+    CREATE TABLE invitations (
+        id          TEXT PRIMARY KEY NOT NULL,
+        team_id     TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+        email       TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member', 'viewer')),
+        invited_by  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        accepted_at INTEGER,
+        revoked_at  INTEGER
+    ) STRICT;
+    CREATE INDEX invitations_team_id ON invitations (team_id, created_at);
+    CREATE INDEX invitations_email ON invitations (email, expires_at);
+
+    CREATE TABLE api_keys (
+        id           TEXT PRIMARY KEY NOT NULL,
+        user_id      TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        team_id      TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+        name         TEXT NOT NULL,
+        prefix       TEXT NOT NULL,
+        key_hash     TEXT NOT NULL,
+        scopes       TEXT NOT NULL CHECK (json_valid(scopes) AND json_type(scopes) = 'array'),
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+    ) STRICT;
+    CREATE UNIQUE INDEX api_keys_key_hash ON api_keys (key_hash);
+    CREATE INDEX api_keys_user_id ON api_keys (user_id, created_at);
+    CREATE INDEX api_keys_team_id ON api_keys (team_id, user_id);
     ",
 ];
 
@@ -230,6 +285,12 @@ fn opt_time_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<
 const USER_COLUMNS: &str = "id, email, display_name, password_hash, created_at, updated_at";
 const SESSION_COLUMNS: &str =
     "id, user_id, user_agent, ip, created_at, last_used_at, expires_at, revoked_at, revoked_reason";
+const TEAM_COLUMNS: &str = "id, name, slug, personal, created_by, created_at";
+const MEMBERSHIP_COLUMNS: &str = "team_id, user_id, role, created_at";
+const INVITATION_COLUMNS: &str = "id, team_id, email, role, invited_by, created_at, expires_at, \
+     accepted_at, revoked_at";
+const API_KEY_COLUMNS: &str = "id, user_id, team_id, name, prefix, key_hash, scopes, created_at, \
+     expires_at, last_used_at, revoked_at";
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -256,6 +317,225 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<Session> {
     })
 }
 
+fn role_at(row: &Row<'_>, index: usize) -> rusqlite::Result<TeamRole> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn team_row(r: &Row<'_>) -> rusqlite::Result<Team> {
+    Ok(Team {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        slug: r.get(2)?,
+        personal: r.get(3)?,
+        created_by: r.get(4)?,
+        created_at: time_at(r, 5)?,
+    })
+}
+
+fn membership_row(r: &Row<'_>) -> rusqlite::Result<Membership> {
+    Ok(Membership {
+        team_id: r.get(0)?,
+        user_id: r.get(1)?,
+        role: role_at(r, 2)?,
+        created_at: time_at(r, 3)?,
+    })
+}
+
+fn invitation_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
+    Ok(Invitation {
+        id: r.get(0)?,
+        team_id: r.get(1)?,
+        email: r.get(2)?,
+        role: role_at(r, 3)?,
+        invited_by: r.get(4)?,
+        created_at: time_at(r, 5)?,
+        expires_at: time_at(r, 6)?,
+        accepted_at: opt_time_at(r, 7)?,
+        revoked_at: opt_time_at(r, 8)?,
+    })
+}
+
+fn api_key_row(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
+    let scopes: String = r.get(6)?;
+    Ok(ApiKey {
+        id: r.get(0)?,
+        user_id: r.get(1)?,
+        team_id: r.get(2)?,
+        name: r.get(3)?,
+        prefix: r.get(4)?,
+        key_hash: r.get(5)?,
+        scopes: scopes::decode(&scopes).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into())
+        })?,
+        created_at: time_at(r, 7)?,
+        expires_at: opt_time_at(r, 8)?,
+        last_used_at: opt_time_at(r, 9)?,
+        revoked_at: opt_time_at(r, 10)?,
+    })
+}
+
+/// API-key scopes are one TEXT column holding a JSON array of strings (readable with the
+/// sqlite3 shell and SQLite's JSON functions), so no extra table or JSON dependency.
+mod scopes {
+    use std::fmt::Write as _;
+
+    pub(super) fn encode(scopes: &[String]) -> String {
+        let mut out = String::from("[");
+        for (i, scope) in scopes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            for c in scope.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if u32::from(c) < 0x20 => {
+                        let _ = write!(out, "\\u{:04x}", u32::from(c));
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+        }
+        out.push(']');
+        out
+    }
+
+    /// Parses a JSON array of strings (any valid JSON spelling of one, not just ours).
+    pub(super) fn decode(text: &str) -> Result<Vec<String>, String> {
+        let bad = |what: &str| format!("scopes column is not a JSON array of strings: {what}");
+        let mut chars = text.trim().chars().peekable();
+        let skip_ws = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+            while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        };
+        if chars.next() != Some('[') {
+            return Err(bad("no opening bracket"));
+        }
+        let mut scopes = Vec::new();
+        skip_ws(&mut chars);
+        if chars.next_if_eq(&']').is_some() {
+            skip_ws(&mut chars);
+            return match chars.next() {
+                None => Ok(scopes),
+                Some(_) => Err(bad("trailing characters")),
+            };
+        }
+        loop {
+            skip_ws(&mut chars);
+            if chars.next() != Some('"') {
+                return Err(bad("element is not a string"));
+            }
+            let mut scope = String::new();
+            loop {
+                match chars.next().ok_or_else(|| bad("unterminated string"))? {
+                    '"' => break,
+                    '\\' => match chars.next().ok_or_else(|| bad("unterminated escape"))? {
+                        '"' => scope.push('"'),
+                        '\\' => scope.push('\\'),
+                        '/' => scope.push('/'),
+                        'b' => scope.push('\u{8}'),
+                        'f' => scope.push('\u{c}'),
+                        'n' => scope.push('\n'),
+                        'r' => scope.push('\r'),
+                        't' => scope.push('\t'),
+                        'u' => {
+                            let high = hex4(&mut chars).ok_or_else(|| bad("bad \\u escape"))?;
+                            let code = if (0xD800..0xDC00).contains(&high) {
+                                if chars.next() != Some('\\') || chars.next() != Some('u') {
+                                    return Err(bad("lone surrogate"));
+                                }
+                                let low = hex4(&mut chars).ok_or_else(|| bad("bad \\u escape"))?;
+                                if !(0xDC00..0xE000).contains(&low) {
+                                    return Err(bad("lone surrogate"));
+                                }
+                                0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                high
+                            };
+                            scope.push(char::from_u32(code).ok_or_else(|| bad("lone surrogate"))?);
+                        }
+                        _ => return Err(bad("unknown escape")),
+                    },
+                    c => scope.push(c),
+                }
+            }
+            scopes.push(scope);
+            skip_ws(&mut chars);
+            match chars.next() {
+                Some(',') => {}
+                Some(']') => break,
+                _ => return Err(bad("expected , or ]")),
+            }
+        }
+        skip_ws(&mut chars);
+        match chars.next() {
+            None => Ok(scopes),
+            Some(_) => Err(bad("trailing characters")),
+        }
+    }
+
+    fn hex4(chars: &mut impl Iterator<Item = char>) -> Option<u32> {
+        let mut value = 0;
+        for _ in 0..4 {
+            value = value * 16 + chars.next()?.to_digit(16)?;
+        }
+        Some(value)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::{decode, encode};
+
+        #[test]
+        fn round_trips_any_strings() {
+            let cases: Vec<Vec<String>> = vec![
+                vec![],
+                vec![String::new()],
+                vec!["read".into(), "inference:write".into()],
+                vec![
+                    "a,b".into(),
+                    "\"]".into(),
+                    "\\".into(),
+                    "x\ny\t\u{1}".into(),
+                ],
+                vec![
+                    "Zoë 日本語 🚀".into(),
+                    "' OR 1=1 --".into(),
+                    "{\"$ne\":null}".into(),
+                ],
+            ];
+            for scopes in cases {
+                let text = encode(&scopes);
+                assert_eq!(decode(&text), Ok(scopes.clone()), "{text}");
+            }
+        }
+
+        #[test]
+        fn decodes_other_json_spellings_and_rejects_garbage() {
+            assert_eq!(
+                decode(" [ \"a\" , \"\\u00e9\\ud83d\\ude80\\/\" ] "),
+                Ok(vec!["a".into(), "é🚀/".into()])
+            );
+            for bad in [
+                "",
+                "[",
+                "[1]",
+                "[\"a\"",
+                "[\"a\",]",
+                "[]x",
+                "[\"\\ud800\"]",
+                "{}",
+            ] {
+                assert!(decode(bad).is_err(), "{bad:?}");
+            }
+        }
+    }
+}
+
 /// Maps rusqlite results into `StoreError`s.
 trait SqlResultExt<T> {
     fn db(self) -> Result<T>;
@@ -275,7 +555,7 @@ fn map_sql_error(e: rusqlite::Error) -> StoreError {
                 ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
                     return StoreError::Conflict(conflict_message(message));
                 }
-                // The only foreign keys point at the owning user/session.
+                // Every foreign key points at the owning user, session or team.
                 ffi::SQLITE_CONSTRAINT_FOREIGNKEY => return StoreError::NotFound,
                 _ => {}
             },
@@ -300,6 +580,14 @@ fn conflict_message(sqlite_message: &str) -> String {
         "email already registered".into()
     } else if sqlite_message.contains("refresh_tokens.hash") {
         "refresh token already exists".into()
+    } else if sqlite_message.contains("teams.slug") {
+        conflict::TEAM_SLUG_TAKEN.into()
+    } else if sqlite_message.contains("teams.created_by") {
+        conflict::PERSONAL_TEAM_EXISTS.into()
+    } else if sqlite_message.contains("memberships.team_id") {
+        conflict::ALREADY_MEMBER.into()
+    } else if sqlite_message.contains("api_keys.key_hash") {
+        conflict::API_KEY_EXISTS.into()
     } else {
         "duplicate key".into()
     }
@@ -411,9 +699,19 @@ impl UserRepo for SqliteStore {
 
     async fn delete_user(&self, id: &str) -> Result<bool> {
         let id = id.to_owned();
-        // Sessions and their refresh tokens go by ON DELETE CASCADE.
+        // Sessions, refresh tokens, memberships and API keys go by ON DELETE CASCADE, and so
+        // does everything in the personal team.
         self.with_conn(move |c| {
-            let n = c.execute("DELETE FROM users WHERE id = ?1", [id]).db()?;
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            tx.execute(
+                "DELETE FROM teams WHERE created_by = ?1 AND personal = 1",
+                [&id],
+            )
+            .db()?;
+            let n = tx.execute("DELETE FROM users WHERE id = ?1", [&id]).db()?;
+            tx.commit().db()?;
             Ok(n > 0)
         })
         .await
@@ -626,6 +924,540 @@ impl SessionRepo for SqliteStore {
                     "UPDATE sessions SET revoked_at = ?3, revoked_reason = ?4
                      WHERE user_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id <> ?2)",
                     params![user_id, except, now, reason],
+                )
+                .db()?;
+            Ok(u64::try_from(n).unwrap_or(u64::MAX))
+        })
+        .await
+    }
+}
+
+fn last_owner() -> StoreError {
+    StoreError::Conflict(conflict::LAST_OWNER.into())
+}
+
+fn conflict_error(message: &str) -> StoreError {
+    StoreError::Conflict(message.into())
+}
+
+fn count_owners(c: &Connection, team_id: &str) -> Result<i64> {
+    c.query_row(
+        "SELECT COUNT(*) FROM memberships WHERE team_id = ?1 AND role = 'owner'",
+        [team_id],
+        |r| r.get(0),
+    )
+    .db()
+}
+
+fn membership_of(c: &Connection, team_id: &str, user_id: &str) -> Result<Option<Membership>> {
+    c.query_row(
+        &format!(
+            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE team_id = ?1 AND user_id = ?2"
+        ),
+        [team_id, user_id],
+        membership_row,
+    )
+    .optional()
+    .db()
+}
+
+#[async_trait]
+impl TeamRepo for SqliteStore {
+    async fn create_team(&self, new: NewTeam) -> Result<Team> {
+        let team = Team {
+            id: new_id(),
+            name: new.name,
+            slug: new.slug,
+            personal: new.personal,
+            created_by: new.created_by,
+            created_at: now_millis(),
+        };
+        let t = team.clone();
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            tx.execute(
+                "INSERT INTO teams (id, name, slug, personal, created_by, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    t.id,
+                    t.name,
+                    t.slug,
+                    t.personal,
+                    t.created_by,
+                    ms(t.created_at)
+                ],
+            )
+            .db()?;
+            // The foreign key on user_id answers NotFound for an unknown creator.
+            tx.execute(
+                "INSERT INTO memberships (team_id, user_id, role, created_at)
+                 VALUES (?1, ?2, 'owner', ?3)",
+                params![t.id, t.created_by, ms(t.created_at)],
+            )
+            .db()?;
+            tx.commit().db()
+        })
+        .await?;
+        Ok(team)
+    }
+
+    async fn team_by_id(&self, id: &str) -> Result<Option<Team>> {
+        let id = id.to_owned();
+        self.with_conn(move |c| {
+            c.query_row(
+                &format!("SELECT {TEAM_COLUMNS} FROM teams WHERE id = ?1"),
+                [id],
+                team_row,
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn team_by_slug(&self, slug: &str) -> Result<Option<Team>> {
+        let slug = slug.to_owned();
+        self.with_conn(move |c| {
+            c.query_row(
+                &format!("SELECT {TEAM_COLUMNS} FROM teams WHERE slug = ?1"),
+                [slug],
+                team_row,
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn teams_for_user(&self, user_id: &str) -> Result<Vec<(Team, TeamRole)>> {
+        let user_id = user_id.to_owned();
+        let mut teams = self
+            .with_conn(move |c| {
+                let mut stmt = c
+                    .prepare_cached(
+                        "SELECT t.id, t.name, t.slug, t.personal, t.created_by, t.created_at, m.role
+                         FROM memberships m JOIN teams t ON t.id = m.team_id
+                         WHERE m.user_id = ?1",
+                    )
+                    .db()?;
+                let rows = stmt
+                    .query_map([user_id], |r| Ok((team_row(r)?, role_at(r, 6)?)))
+                    .db()?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db()
+            })
+            .await?;
+        // Sorted here rather than in SQL so both adapters order names the same way.
+        sort_teams_for_user(&mut teams);
+        Ok(teams)
+    }
+
+    async fn membership(&self, team_id: &str, user_id: &str) -> Result<Option<Membership>> {
+        let (team_id, user_id) = (team_id.to_owned(), user_id.to_owned());
+        self.with_conn(move |c| membership_of(c, &team_id, &user_id))
+            .await
+    }
+
+    async fn list_members(&self, team_id: &str) -> Result<Vec<Membership>> {
+        let team_id = team_id.to_owned();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE team_id = ?1
+                     ORDER BY created_at, user_id"
+                ))
+                .db()?;
+            let rows = stmt.query_map([team_id], membership_row).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn add_member(&self, team_id: &str, user_id: &str, role: TeamRole) -> Result<Membership> {
+        let membership = Membership {
+            team_id: team_id.to_owned(),
+            user_id: user_id.to_owned(),
+            role,
+            created_at: now_millis(),
+        };
+        let m = membership.clone();
+        // Foreign keys answer NotFound, the primary key Conflict: one statement, no race.
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO memberships (team_id, user_id, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![m.team_id, m.user_id, m.role.as_str(), ms(m.created_at)],
+            )
+            .db()
+        })
+        .await?;
+        Ok(membership)
+    }
+
+    async fn set_member_role(
+        &self,
+        team_id: &str,
+        user_id: &str,
+        role: TeamRole,
+    ) -> Result<Membership> {
+        let (team_id, user_id) = (team_id.to_owned(), user_id.to_owned());
+        self.with_conn(move |c| {
+            // IMMEDIATE takes the write lock first, so the owner count cannot go stale.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let current = membership_of(&tx, &team_id, &user_id)?.ok_or(StoreError::NotFound)?;
+            if current.role == TeamRole::Owner
+                && role != TeamRole::Owner
+                && count_owners(&tx, &team_id)? <= 1
+            {
+                return Err(last_owner());
+            }
+            tx.execute(
+                "UPDATE memberships SET role = ?3 WHERE team_id = ?1 AND user_id = ?2",
+                params![team_id, user_id, role.as_str()],
+            )
+            .db()?;
+            tx.commit().db()?;
+            Ok(Membership { role, ..current })
+        })
+        .await
+    }
+
+    async fn remove_member(&self, team_id: &str, user_id: &str) -> Result<bool> {
+        let (team_id, user_id) = (team_id.to_owned(), user_id.to_owned());
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let Some(current) = membership_of(&tx, &team_id, &user_id)? else {
+                return Ok(false);
+            };
+            if current.role == TeamRole::Owner && count_owners(&tx, &team_id)? <= 1 {
+                return Err(last_owner());
+            }
+            let n = tx
+                .execute(
+                    "DELETE FROM memberships WHERE team_id = ?1 AND user_id = ?2",
+                    [&team_id, &user_id],
+                )
+                .db()?;
+            tx.commit().db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_team(&self, team_id: &str) -> Result<bool> {
+        let team_id = team_id.to_owned();
+        // Memberships, invitations and API keys go by ON DELETE CASCADE.
+        self.with_conn(move |c| {
+            let n = c
+                .execute("DELETE FROM teams WHERE id = ?1", [team_id])
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl InvitationRepo for SqliteStore {
+    async fn create_invitation(&self, new: NewInvitation) -> Result<Invitation> {
+        let invitation = Invitation {
+            id: new_id(),
+            team_id: new.team_id,
+            email: normalize_email(&new.email),
+            role: new.role,
+            invited_by: new.invited_by,
+            created_at: now_millis(),
+            expires_at: truncate_to_millis(new.expires_at),
+            accepted_at: None,
+            revoked_at: None,
+        };
+        let i = invitation.clone();
+        self.with_conn(move |c| {
+            // The checks and the insert share the write lock: no duplicate pending invitation.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let member = tx
+                .query_row(
+                    "SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+                     WHERE m.team_id = ?1 AND u.email = ?2",
+                    [&i.team_id, &i.email],
+                    |_| Ok(()),
+                )
+                .optional()
+                .db()?;
+            if member.is_some() {
+                return Err(conflict_error(conflict::ALREADY_MEMBER));
+            }
+            let pending = tx
+                .query_row(
+                    "SELECT 1 FROM invitations
+                     WHERE team_id = ?1 AND email = ?2 AND accepted_at IS NULL
+                       AND revoked_at IS NULL AND expires_at > ?3",
+                    params![i.team_id, i.email, ms(i.created_at)],
+                    |_| Ok(()),
+                )
+                .optional()
+                .db()?;
+            if pending.is_some() {
+                return Err(conflict_error(conflict::INVITATION_PENDING));
+            }
+            // The foreign key on team_id answers NotFound for an unknown team.
+            tx.execute(
+                "INSERT INTO invitations (id, team_id, email, role, invited_by, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    i.id,
+                    i.team_id,
+                    i.email,
+                    i.role.as_str(),
+                    i.invited_by,
+                    ms(i.created_at),
+                    ms(i.expires_at)
+                ],
+            )
+            .db()?;
+            tx.commit().db()
+        })
+        .await?;
+        Ok(invitation)
+    }
+
+    async fn invitation_by_id(&self, id: &str) -> Result<Option<Invitation>> {
+        let id = id.to_owned();
+        self.with_conn(move |c| invitation_by_id(c, &id)).await
+    }
+
+    async fn invitations_for_team(&self, team_id: &str) -> Result<Vec<Invitation>> {
+        let team_id = team_id.to_owned();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations WHERE team_id = ?1
+                     ORDER BY created_at DESC, id DESC"
+                ))
+                .db()?;
+            let rows = stmt.query_map([team_id], invitation_row).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn pending_invitations_for_email(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Invitation>> {
+        let (email, now) = (normalize_email(email), ms(now));
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {INVITATION_COLUMNS} FROM invitations
+                     WHERE email = ?1 AND expires_at > ?2
+                       AND accepted_at IS NULL AND revoked_at IS NULL
+                     ORDER BY created_at DESC, id DESC"
+                ))
+                .db()?;
+            let rows = stmt.query_map(params![email, now], invitation_row).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn accept_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Membership> {
+        let (id, user_id, now) = (id.to_owned(), user_id.to_owned(), truncate_to_millis(now));
+        let created_at = now_millis();
+        self.with_conn(move |c| {
+            // Judged and applied under the write lock: one acceptance, ever.
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let invitation = invitation_by_id(&tx, &id)?.ok_or(StoreError::NotFound)?;
+            let email: String = tx
+                .query_row("SELECT email FROM users WHERE id = ?1", [&user_id], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .db()?
+                .ok_or(StoreError::NotFound)?;
+            refuse_unacceptable(&invitation, &email, now)?;
+            let membership = Membership {
+                team_id: invitation.team_id,
+                user_id,
+                role: invitation.role,
+                created_at,
+            };
+            tx.execute(
+                "INSERT INTO memberships (team_id, user_id, role, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    membership.team_id,
+                    membership.user_id,
+                    membership.role.as_str(),
+                    ms(membership.created_at)
+                ],
+            )
+            .db()?;
+            tx.execute(
+                "UPDATE invitations SET accepted_at = ?2 WHERE id = ?1",
+                params![id, ms(now)],
+            )
+            .db()?;
+            tx.commit().db()?;
+            Ok(membership)
+        })
+        .await
+    }
+
+    async fn revoke_invitation(&self, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let (id, now) = (id.to_owned(), ms(now));
+        self.with_conn(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE invitations SET revoked_at = ?2
+                     WHERE id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
+                    params![id, now],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
+
+fn invitation_by_id(c: &Connection, id: &str) -> Result<Option<Invitation>> {
+    c.query_row(
+        &format!("SELECT {INVITATION_COLUMNS} FROM invitations WHERE id = ?1"),
+        [id],
+        invitation_row,
+    )
+    .optional()
+    .db()
+}
+
+#[async_trait]
+impl ApiKeyRepo for SqliteStore {
+    async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey> {
+        let key = ApiKey {
+            id: new_id(),
+            user_id: new.user_id,
+            team_id: new.team_id,
+            name: new.name,
+            prefix: new.prefix,
+            key_hash: new.key_hash,
+            scopes: new.scopes,
+            created_at: now_millis(),
+            expires_at: new.expires_at.map(truncate_to_millis),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let k = key.clone();
+        // Foreign keys answer NotFound, the unique hash index Conflict.
+        self.with_conn(move |c| {
+            c.execute(
+                "INSERT INTO api_keys
+                    (id, user_id, team_id, name, prefix, key_hash, scopes, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    k.id,
+                    k.user_id,
+                    k.team_id,
+                    k.name,
+                    k.prefix,
+                    k.key_hash,
+                    scopes::encode(&k.scopes),
+                    ms(k.created_at),
+                    k.expires_at.map(ms)
+                ],
+            )
+            .db()
+        })
+        .await?;
+        Ok(key)
+    }
+
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let hash = hash.to_owned();
+        self.with_conn(move |c| {
+            c.query_row(
+                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"),
+                [hash],
+                api_key_row,
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn list_api_keys_for_user(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        let user_id = user_id.to_owned();
+        self.with_conn(move |c| {
+            let mut stmt = c
+                .prepare_cached(&format!(
+                    "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = ?1
+                     ORDER BY created_at DESC, id DESC"
+                ))
+                .db()?;
+            let rows = stmt.query_map([user_id], api_key_row).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, id: &str, user_id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let (id, user_id, now) = (id.to_owned(), user_id.to_owned(), ms(now));
+        self.with_conn(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE api_keys SET revoked_at = ?3
+                     WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                    params![id, user_id, now],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        let (id, now) = (id.to_owned(), ms(now));
+        // No write at all when a later (or the same) use is already recorded.
+        self.with_conn(move |c| {
+            c.execute(
+                "UPDATE api_keys SET last_used_at = ?2
+                 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+                params![id, now],
+            )
+            .db()
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn revoke_api_keys_for_user_in_team(
+        &self,
+        user_id: &str,
+        team_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let (user_id, team_id, now) = (user_id.to_owned(), team_id.to_owned(), ms(now));
+        self.with_conn(move |c| {
+            let n = c
+                .execute(
+                    "UPDATE api_keys SET revoked_at = ?3
+                     WHERE user_id = ?1 AND team_id = ?2 AND revoked_at IS NULL",
+                    params![user_id, team_id, now],
                 )
                 .db()?;
             Ok(u64::try_from(n).unwrap_or(u64::MAX))

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hfb_store::conformance;
-use hfb_store::{MongoStore, NewUser, Store, StoreError, UserRepo};
+use hfb_store::{MongoStore, NewTeam, NewUser, Store, StoreError, TeamRepo, UserRepo, conflict};
 
 const URI_VAR: &str = "HFB_TEST_MONGODB_URI";
 const REAL_VAR: &str = "HFB_TEST_MONGODB_REAL";
@@ -119,7 +119,7 @@ async fn reconnect_keeps_data_and_indexes() {
                 .user_by_email("again@example.test")
                 .await
                 .expect("lookup"),
-            Some(user)
+            Some(user.clone())
         );
         let dup = second
             .create_user(NewUser {
@@ -132,6 +132,33 @@ async fn reconnect_keeps_data_and_indexes() {
             matches!(dup, Err(StoreError::Conflict(_))),
             "unique index still enforced after reconnect: {dup:?}"
         );
+        let team = |name: &str, slug: &str, personal: bool| NewTeam {
+            name: name.into(),
+            slug: slug.into(),
+            personal,
+            created_by: user.id.clone(),
+        };
+        store
+            .create_team(team("Mine", "mine", true))
+            .await
+            .expect("create_team");
+        let third = MongoStore::connect(&uri2, store.database_name())
+            .await
+            .expect("third connect");
+        for (attempt, expected) in [
+            (team("Again", "mine", false), conflict::TEAM_SLUG_TAKEN),
+            (
+                team("Second personal", "mine-2", true),
+                conflict::PERSONAL_TEAM_EXISTS,
+            ),
+        ] {
+            let result = third.create_team(attempt).await;
+            assert_eq!(
+                result.map(|_| ()),
+                Err(StoreError::Conflict(expected.into())),
+                "team indexes still enforced after reconnect"
+            );
+        }
     })
     .await;
 }

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use hfb_store::conformance::{self, CASES};
-use hfb_store::{NewUser, SqliteStore, Store, UserRepo};
+use hfb_store::{
+    ApiKeyRepo, NewApiKey, NewTeam, NewUser, SqliteStore, Store, TeamRepo, TeamRole, UserRepo,
+};
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -53,6 +55,27 @@ conformance_tests!(
     revoke_all_except_current,
     injection_inputs_are_literal,
     unicode_round_trip,
+    team_create_makes_creator_owner,
+    team_slug_conflict,
+    teams_for_user_order_and_roles,
+    add_member_and_duplicate,
+    last_owner_protected_on_demote,
+    last_owner_protected_on_remove,
+    second_owner_allows_demote_and_remove,
+    concurrent_owner_changes_keep_an_owner,
+    delete_team_cascades,
+    invitation_lifecycle,
+    invitation_wrong_email_refused,
+    invitation_expired_refused,
+    invitation_revoked_refused,
+    concurrent_accept_single_winner,
+    api_key_lifecycle,
+    api_key_revoke_only_by_owner,
+    api_key_expired_not_usable,
+    api_key_touch_updates_last_used,
+    revoke_api_keys_for_user_in_team,
+    delete_user_removes_teams_and_keys,
+    team_injection_inputs_are_literal,
     ping_and_backend,
 );
 
@@ -152,4 +175,106 @@ async fn newer_schema_is_refused() {
         "a database from a newer build is refused, got {:?}",
         result.map(|_| ())
     );
+}
+
+/// Migration 1 exactly as released (applied migrations are frozen, so this copy stays valid).
+const SCHEMA_V1: &str = r"
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY NOT NULL,
+        email         TEXT NOT NULL,
+        display_name  TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX users_email ON users (email);
+
+    CREATE TABLE sessions (
+        id             TEXT PRIMARY KEY NOT NULL,
+        user_id        TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        user_agent     TEXT,
+        ip             TEXT,
+        created_at     INTEGER NOT NULL,
+        last_used_at   INTEGER NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        revoked_at     INTEGER,
+        revoked_reason TEXT
+    ) STRICT;
+    CREATE INDEX sessions_user_id ON sessions (user_id, created_at);
+
+    CREATE TABLE refresh_tokens (
+        hash       TEXT PRIMARY KEY NOT NULL,
+        session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+        issued_at  INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at    INTEGER
+    ) STRICT;
+    CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id);
+";
+
+#[tokio::test]
+async fn upgrade_from_schema_v1_keeps_users_and_adds_teams() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("v1.sqlite3");
+    {
+        let conn = deadpool_sqlite::rusqlite::Connection::open(&path).expect("open raw sqlite");
+        conn.execute_batch(SCHEMA_V1).expect("schema v1");
+        conn.pragma_update(None, "user_version", 1)
+            .expect("set version");
+        conn.execute(
+            "INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
+             VALUES ('legacy-user', 'old@example.test', 'Old', 'h', 1700000000000, 1700000000000)",
+            [],
+        )
+        .expect("a v1 user");
+    }
+    let store = SqliteStore::open(&path).await.expect("open upgrades");
+    assert_eq!(
+        store.applied_schema_version().await.expect("version"),
+        SqliteStore::schema_version(),
+        "pending migrations ran"
+    );
+    assert!(SqliteStore::schema_version() >= 2);
+    let user = store
+        .user_by_email("old@example.test")
+        .await
+        .expect("lookup")
+        .expect("the v1 user survives the upgrade");
+    let team = store
+        .create_team(NewTeam {
+            name: "Old's team".into(),
+            slug: "old".into(),
+            personal: true,
+            created_by: user.id.clone(),
+        })
+        .await
+        .expect("teams work on an upgraded database");
+    assert_eq!(
+        store.teams_for_user(&user.id).await.expect("teams"),
+        vec![(team.clone(), TeamRole::Owner)]
+    );
+    store
+        .create_api_key(NewApiKey {
+            user_id: user.id.clone(),
+            team_id: team.id.clone(),
+            name: "k".into(),
+            prefix: "hfb_k".into(),
+            key_hash: "hash-k".into(),
+            scopes: vec!["read".into(), "a\"b".into()],
+            expires_at: None,
+        })
+        .await
+        .expect("create_api_key");
+    drop(store);
+
+    // Scopes are a JSON array that SQLite itself can read.
+    let conn = deadpool_sqlite::rusqlite::Connection::open(&path).expect("open raw sqlite");
+    let (count, second): (i64, String) = conn
+        .query_row(
+            "SELECT json_array_length(scopes), scopes ->> '$[1]' FROM api_keys WHERE key_hash = 'hash-k'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("raw scopes");
+    assert_eq!((count, second.as_str()), (2, "a\"b"));
 }
