@@ -199,13 +199,14 @@ const NOT_BUILT_PAGE: &str = "<!doctype html><meta charset=utf-8><title>hfb</tit
 <code>HFB_STATIC_DIR</code>. Run <code>bash scripts/run.sh</code>, which builds it, or \
 <code>trunk build --release</code>.</p></body>";
 
-/// Trunk names built assets `name-<16 hex digits>.ext`: those never change content.
+/// Trunk names built assets `name-<hex hash>.ext` (usually 16 digits, fewer when the
+/// hash has leading zeros): those never change content.
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+        .is_some_and(|(_, hash)| (10..=20).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A path whose last segment has an extension other than `.html` names a file, not a page.
@@ -261,6 +262,7 @@ mod tests {
         assert!(is_hashed_asset("/hfb-frontend-3c5a8b1e2f4d6a7b.js"));
         assert!(is_hashed_asset("/hfb-frontend-3c5a8b1e2f4d6a7b_bg.wasm"));
         assert!(is_hashed_asset("/main-0123456789abcdef.css"));
+        assert!(is_hashed_asset("/main-5abd69a9eee03eb.css"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/favicon.svg"));
         assert!(!is_hashed_asset("/my-file.js"));

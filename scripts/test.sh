@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check and test of hfb, installing and starting what they need first:
+# formatting, clippy (host and wasm32), unit + integration tests, the store conformance
+# suite on SQLite and on a MongoDB wire-protocol server, the cache suite on real Redis,
+# and the browser tests in headless Chromium against the real server and release build.
+set -euo pipefail
+source "$(dirname "$0")/lib/tools.sh"
+cd "$ROOT"
+started=$SECONDS
+
+ensure_rust_tools
+ensure_node_tools
+ensure_chromium
+ensure_redis
+ensure_mongo_wire_server
+
+export HFB_TEST_REDIS_URL="${HFB_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export HFB_TEST_MONGODB_URI="${HFB_TEST_MONGODB_URI:-mongodb://127.0.0.1:$MONGO_TEST_PORT}"
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+say "clippy (host crates)"
+cargo clippy --locked --all-targets -- -D warnings
+say "clippy (web app, wasm32)"
+cargo clippy --locked -p hfb-frontend --target wasm32-unknown-unknown -- -D warnings
+
+say "unit, integration and conformance tests (SQLite, MongoDB wire server, Redis)"
+cargo test --locked
+say "API integration tests again on the MongoDB adapter"
+HFB_TEST_API_MONGODB_URI="$HFB_TEST_MONGODB_URI" cargo test --locked -p hfb-backend --test api
+
+say "building the web app (release) and the server for the browser tests"
+trunk build --release
+cargo build --locked -p hfb-backend
+say "browser tests (headless Chromium)"
+(cd e2e && HFB_BIN="$(target_dir)/debug/hfb" HFB_DIST_DIR="$ROOT/dist" npm test --silent)
+
+say "all checks passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
