@@ -16,9 +16,10 @@ const LISTENING = /listening on (http:\/\/[0-9.:]+)/;
 
 /**
  * Spawns `hfb serve` on a free port with a fresh data dir and embedded defaults.
+ * `env` adds or overrides server settings (for example a rate limit).
  * Resolves with { url, stop, logs } once the server logs the address it listens on.
  */
-export async function startServer() {
+export async function startServer({ env: extraEnv = {} } = {}) {
   const bin = path.resolve(e2eDir, process.env.HFB_BIN ?? '../target/debug/hfb');
   const staticDir = path.resolve(process.env.HFB_DIST_DIR ?? path.join(repoDir, 'dist'));
   await access(bin).catch(() => {
@@ -39,6 +40,7 @@ export async function startServer() {
     HFB_STATIC_DIR: staticDir,
     HFB_LOG_FORMAT: 'json',
     HFB_WS_HEARTBEAT_MS: '1000',
+    ...extraEnv,
   });
 
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,23 +2,27 @@
 
 use leptos::prelude::*;
 use leptos_router::{
-    StaticSegment,
     components::{Route, Router, Routes},
+    path,
 };
 use wasm_bindgen::JsCast;
 
 use crate::api::ws::provide_live_connection;
+use crate::components::require_auth::RequireAuth;
 use crate::components::{nav::SideNav, toast::ToastRegion, top_bar::TopBar};
 use crate::pages::{
-    Page, catalog::Catalog, dashboard::Dashboard, deployments::Deployments, not_found::NotFound,
-    overview::Overview, playground::Playground, settings::Settings,
+    account::Account, api_keys::ApiKeys, catalog::Catalog, dashboard::Dashboard,
+    deployments::Deployments, login::Login, not_found::NotFound, overview::Overview,
+    playground::Playground, sessions::Sessions, settings::Settings, signup::Signup, team::TeamPage,
+    teams::Teams,
 };
-use crate::state::{theme::provide_theme, toast::provide_toasts};
+use crate::state::{session::provide_session, theme::provide_theme, toast::provide_toasts};
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_toasts();
+    let toasts = provide_toasts();
     provide_theme();
+    provide_session(toasts);
     provide_live_connection();
     // Shared by the top bar's menu button and the navigation it opens on narrow screens.
     let nav_open = RwSignal::new(false);
@@ -33,12 +37,35 @@ pub fn App() -> impl IntoView {
                 <SideNav open=nav_open />
                 <main id="main" class="main" tabindex="-1">
                     <Routes fallback=|| view! { <NotFound /> }>
-                        <Route path=StaticSegment(Page::Overview.segment()) view=Overview />
-                        <Route path=StaticSegment(Page::Catalog.segment()) view=Catalog />
-                        <Route path=StaticSegment(Page::Deployments.segment()) view=Deployments />
-                        <Route path=StaticSegment(Page::Playground.segment()) view=Playground />
-                        <Route path=StaticSegment(Page::Dashboard.segment()) view=Dashboard />
-                        <Route path=StaticSegment(Page::Settings.segment()) view=Settings />
+                        // Paths equal `Page::path()`.
+                        <Route path=path!("/") view=Overview />
+                        <Route path=path!("/catalog") view=Catalog />
+                        <Route path=path!("/deployments") view=Deployments />
+                        <Route path=path!("/playground") view=Playground />
+                        <Route path=path!("/dashboard") view=Dashboard />
+                        <Route path=path!("/settings") view=Settings />
+                        <Route path=path!("/login") view=Login />
+                        <Route path=path!("/signup") view=Signup />
+                        <Route
+                            path=path!("/account")
+                            view=|| view! { <RequireAuth><Account /></RequireAuth> }
+                        />
+                        <Route
+                            path=path!("/account/sessions")
+                            view=|| view! { <RequireAuth><Sessions /></RequireAuth> }
+                        />
+                        <Route
+                            path=path!("/account/api-keys")
+                            view=|| view! { <RequireAuth><ApiKeys /></RequireAuth> }
+                        />
+                        <Route
+                            path=path!("/teams")
+                            view=|| view! { <RequireAuth><Teams /></RequireAuth> }
+                        />
+                        <Route
+                            path=path!("/teams/:id")
+                            view=|| view! { <RequireAuth><TeamPage /></RequireAuth> }
+                        />
                     </Routes>
                 </main>
             </div>

@@ -66,9 +66,170 @@ pub fn capitalize(word: &str) -> String {
     }
 }
 
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+fn parse_rfc3339(text: &str) -> Option<js_sys::Date> {
+    let date = js_sys::Date::new(&JsValue::from_str(text));
+    (!date.get_time().is_nan()).then_some(date)
+}
+
+/// `29 Nov 2026, 14:03` in local time, or the text itself if it does not parse.
+pub fn date_time(text: &str) -> String {
+    match parse_rfc3339(text) {
+        Some(date) => format!(
+            "{} {} {}, {:02}:{:02}",
+            date.get_date(),
+            MONTHS[(date.get_month() as usize).min(11)],
+            date.get_full_year(),
+            date.get_hours(),
+            date.get_minutes()
+        ),
+        None => text.to_owned(),
+    }
+}
+
+/// `29 Nov 2026` in local time.
+pub fn date(text: &str) -> String {
+    match parse_rfc3339(text) {
+        Some(date) => format!(
+            "{} {} {}",
+            date.get_date(),
+            MONTHS[(date.get_month() as usize).min(11)],
+            date.get_full_year()
+        ),
+        None => text.to_owned(),
+    }
+}
+
+/// `just now`, `5 min ago`, `in 3 days`... for an RFC 3339 instant, relative to now.
+pub fn relative(text: &str) -> String {
+    match parse_rfc3339(text) {
+        Some(date) => relative_seconds((js_sys::Date::now() - date.get_time()) / 1000.0),
+        None => text.to_owned(),
+    }
+}
+
+/// Whether an RFC 3339 instant is in the past.
+pub fn is_past(text: &str) -> bool {
+    parse_rfc3339(text).is_some_and(|d| d.get_time() <= js_sys::Date::now())
+}
+
+/// `seconds_ago` positive for the past, negative for the future.
+pub fn relative_seconds(seconds_ago: f64) -> String {
+    let future = seconds_ago < 0.0;
+    let s = seconds_ago.abs();
+    let amount = if s < 45.0 {
+        return "just now".to_owned();
+    } else if s < 90.0 * 60.0 {
+        format!("{} min", (s / 60.0).round().max(1.0))
+    } else if s < 36.0 * 3600.0 {
+        format!("{} h", (s / 3600.0).round())
+    } else {
+        let days = (s / 86_400.0).round();
+        if days == 1.0 {
+            "1 day".to_owned()
+        } else {
+            format!("{days} days")
+        }
+    };
+    if future {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+/// `Chrome on Linux` from a User-Agent header; the raw text when nothing is recognised.
+pub fn device(user_agent: &str) -> String {
+    let ua = user_agent;
+    let browser = if ua.contains("Edg/") {
+        Some("Edge")
+    } else if ua.contains("OPR/") {
+        Some("Opera")
+    } else if ua.contains("Firefox/") {
+        Some("Firefox")
+    } else if ua.contains("HeadlessChrome/") {
+        Some("Headless Chrome")
+    } else if ua.contains("Chrome/") || ua.contains("Chromium/") {
+        Some("Chrome")
+    } else if ua.contains("Safari/") {
+        Some("Safari")
+    } else if ua.starts_with("curl/") {
+        Some("curl")
+    } else if ua.starts_with("node") || ua.contains("undici") {
+        Some("Node.js")
+    } else if ua.starts_with("python") {
+        Some("Python")
+    } else {
+        None
+    };
+    let os = if ua.contains("Android") {
+        Some("Android")
+    } else if ua.contains("iPhone") || ua.contains("iPad") {
+        Some("iOS")
+    } else if ua.contains("Windows") {
+        Some("Windows")
+    } else if ua.contains("Mac OS X") || ua.contains("Macintosh") {
+        Some("macOS")
+    } else if ua.contains("CrOS") {
+        Some("ChromeOS")
+    } else if ua.contains("Linux") {
+        Some("Linux")
+    } else {
+        None
+    };
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} on {o}"),
+        (Some(b), None) => b.to_owned(),
+        (None, Some(o)) => format!("Browser on {o}"),
+        (None, None) if ua.trim().is_empty() => "Unknown device".to_owned(),
+        (None, None) => ua.chars().take(60).collect(),
+    }
+}
+
+/// `AL` for `Ada Lovelace`, `A` for `ada`.
+pub fn initials(name: &str) -> String {
+    let mut letters = name
+        .split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .flat_map(char::to_uppercase);
+    let first = letters.next();
+    let last = letters.last();
+    first.into_iter().chain(last).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative_seconds(3.0), "just now");
+        assert_eq!(relative_seconds(-3.0), "just now");
+        assert_eq!(relative_seconds(300.0), "5 min ago");
+        assert_eq!(relative_seconds(3.0 * 3600.0), "3 h ago");
+        assert_eq!(relative_seconds(-30.0 * 86_400.0), "in 30 days");
+        assert_eq!(relative_seconds(86_400.0 * 1.6), "2 days ago");
+    }
+
+    #[test]
+    fn devices_are_summarised() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+        assert_eq!(device(chrome), "Chrome on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(safari), "Safari on iOS");
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(device(firefox), "Firefox on Windows");
+        assert_eq!(device("curl/8.5.0"), "curl");
+        assert_eq!(device(""), "Unknown device");
+        assert_eq!(initials("Ada  Lovelace"), "AL");
+        assert_eq!(initials("ada"), "A");
+        assert_eq!(initials("Ada King Lovelace"), "AL");
+        assert_eq!(initials(""), "");
+    }
 
     #[test]
     fn durations_keep_the_two_largest_units() {

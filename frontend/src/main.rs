@@ -5,7 +5,9 @@ mod app;
 mod components;
 mod format;
 mod pages;
+mod policy;
 mod state;
+mod validate;
 
 fn main() {
     console_error_panic_hook::set_once();

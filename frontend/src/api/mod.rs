@@ -4,10 +4,21 @@
 //! shared [`ErrorDetail`]: the server's own error body when it sent one, a detail built
 //! from the HTTP status when it did not, `network` when no answer arrived at all and
 //! `timeout` when the answer took longer than [`TIMEOUT_MS`].
+//!
+//! Calls for the signed-in user go through the `*_authed` variants: they attach the bearer
+//! access token that [`Credentials`] supplies, and on a 401 they renew it once and retry
+//! the call once before the session counts as ended.
 
+pub mod account;
+pub mod auth;
 pub mod system;
+pub mod teams;
 pub mod ws;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::future::LocalBoxFuture;
 use gloo_net::http::{Method, RequestBuilder, Response};
 use gloo_timers::callback::Timeout;
 use hfb_shared::{ErrorBody, ErrorCode, ErrorDetail};
@@ -29,7 +40,6 @@ pub async fn get_json<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
 }
 
 /// `POST /api{path}` with a JSON body and decode the JSON answer.
-#[allow(dead_code)] // The first forms (sign-in, deploy) arrive with later pages.
 pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
     path: &str,
     body: &B,
@@ -74,13 +84,26 @@ async fn send<B: Serialize + ?Sized>(
     path: &str,
     body: Option<&B>,
 ) -> ApiResult<Response> {
+    send_with_headers(method, path, body, &[]).await
+}
+
+/// [`send`] with extra request headers (`authorization`, `x-csrf-token`).
+async fn send_with_headers<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    headers: &[(&str, &str)],
+) -> ApiResult<Response> {
     // Aborting through a controller also frees the browser's connection, unlike racing a timer.
     let controller = AbortController::new().ok();
     let signal = controller.as_ref().map(|c| c.signal());
-    let builder = RequestBuilder::new(&url(path))
+    let mut builder = RequestBuilder::new(&url(path))
         .method(method)
         .header("accept", "application/json")
         .abort_signal(signal.as_ref());
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
     let request = match body {
         Some(body) => builder.json(body),
         None => builder.build(),
@@ -123,6 +146,161 @@ async fn send<B: Serialize + ?Sized>(
     } else {
         Err(error_from_response(response).await)
     }
+}
+
+/// Supplies bearer tokens to the `*_authed` calls; the session state implements it and
+/// registers itself with [`set_credentials`].
+pub trait Credentials {
+    /// A token to use now, renewed first when the one held is about to expire;
+    /// `unauthorized` when nobody is signed in.
+    fn token(&self) -> LocalBoxFuture<'static, ApiResult<String>>;
+    /// `rejected` got a 401: a renewed token. Every caller that saw the same token
+    /// rejected shares one renewal, and a token renewed meanwhile is returned as is.
+    fn renew(&self, rejected: &str) -> LocalBoxFuture<'static, ApiResult<String>>;
+    /// The renewed token was refused as well: the session is over.
+    fn session_ended(&self, error: &ErrorDetail);
+}
+
+thread_local! {
+    static CREDENTIALS: RefCell<Option<Rc<dyn Credentials>>> = const { RefCell::new(None) };
+}
+
+/// Registers where the `*_authed` calls get their tokens from.
+pub fn set_credentials(credentials: Rc<dyn Credentials>) {
+    CREDENTIALS.with(|c| *c.borrow_mut() = Some(credentials));
+}
+
+fn credentials() -> ApiResult<Rc<dyn Credentials>> {
+    CREDENTIALS
+        .with(|c| c.borrow().clone())
+        .ok_or_else(|| detail(ErrorCode::Unauthorized, "Sign in first.", None))
+}
+
+/// `details.reason` of the errors that mean "nobody is signed in (any more)": the session
+/// reports that once, so pages need not show them again.
+const SIGNED_OUT: &str = "signed_out";
+
+/// Whether a call failed because the session is over (see [`SIGNED_OUT`]).
+pub fn is_signed_out(error: &ErrorDetail) -> bool {
+    error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("reason"))
+        .and_then(|r| r.as_str())
+        == Some(SIGNED_OUT)
+}
+
+fn signed_out(mut error: ErrorDetail) -> ErrorDetail {
+    if matches!(error.code, ErrorCode::Unauthorized | ErrorCode::Forbidden) {
+        error.code = ErrorCode::Unauthorized;
+        error.details = Some(serde_json::json!({ "reason": SIGNED_OUT }));
+    }
+    error
+}
+
+/// Sends with `Authorization: Bearer`; a 401 renews the token once and retries once.
+async fn send_authed<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+) -> ApiResult<Response> {
+    let credentials = credentials()?;
+    let token = credentials.token().await.map_err(signed_out)?;
+    let first = send_bearer(method.clone(), path, body, &token).await;
+    match first {
+        Err(e) if e.code == ErrorCode::Unauthorized => {
+            let renewed = credentials.renew(&token).await.map_err(signed_out)?;
+            let second = send_bearer(method, path, body, &renewed).await;
+            match second {
+                Err(e) if e.code == ErrorCode::Unauthorized => {
+                    credentials.session_ended(&e);
+                    Err(signed_out(e))
+                }
+                other => other,
+            }
+        }
+        other => other,
+    }
+}
+
+async fn send_bearer<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    token: &str,
+) -> ApiResult<Response> {
+    let bearer = format!("Bearer {token}");
+    send_with_headers(method, path, body, &[("authorization", &bearer)]).await
+}
+
+/// `GET /api{path}` as the signed-in user and decode the JSON answer.
+pub async fn get_json_authed<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    let response = send_authed(Method::GET, path, None::<&()>).await?;
+    read_json(response).await
+}
+
+/// `POST /api{path}` as the signed-in user; `body` may be `None` for actions.
+pub async fn post_json_authed<B: Serialize + ?Sized, T: DeserializeOwned>(
+    path: &str,
+    body: Option<&B>,
+) -> ApiResult<T> {
+    let response = send_authed(Method::POST, path, body).await?;
+    read_json(response).await
+}
+
+/// `PATCH /api{path}` as the signed-in user and decode the JSON answer.
+pub async fn patch_json_authed<B: Serialize + ?Sized, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> ApiResult<T> {
+    let response = send_authed(Method::PATCH, path, Some(body)).await?;
+    read_json(response).await
+}
+
+/// `PATCH /api{path}` as the signed-in user; any 2xx answer is success.
+pub async fn patch_authed<B: Serialize + ?Sized>(path: &str, body: &B) -> ApiResult<()> {
+    send_authed(Method::PATCH, path, Some(body))
+        .await
+        .map(|_| ())
+}
+
+/// `DELETE /api{path}` as the signed-in user, with an optional JSON body; any 2xx
+/// answer is success and its body is ignored.
+pub async fn delete_authed<B: Serialize + ?Sized>(path: &str, body: Option<&B>) -> ApiResult<()> {
+    send_authed(Method::DELETE, path, body).await.map(|_| ())
+}
+
+/// `DELETE /api{path}` as the signed-in user and decode the JSON answer.
+pub async fn delete_json_authed<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
+    let response = send_authed(Method::DELETE, path, None::<&()>).await?;
+    read_json(response).await
+}
+
+/// Field errors of a `validation_failed` (or wrong-password) answer:
+/// `details.fields = [{field, message}]`.
+pub fn field_errors(error: &ErrorDetail) -> Vec<(String, String)> {
+    error
+        .details
+        .as_ref()
+        .and_then(|d| d.get("fields"))
+        .and_then(|f| f.as_array())
+        .map(|fields| {
+            fields
+                .iter()
+                .filter_map(|f| {
+                    Some((
+                        f.get("field")?.as_str()?.to_owned(),
+                        f.get("message")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Percent-encodes one path segment or query value.
+pub fn encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
 }
 
 async fn read_json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
@@ -183,6 +361,36 @@ fn parse_error_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ended_sessions_are_marked_once() {
+        let body =
+            r#"{"error":{"code":"unauthorized","message":"ended","details":{"reason":"revoked"}}}"#;
+        let e = parse_error_body(401, "", body, None);
+        assert!(!is_signed_out(&e));
+        let e = signed_out(e);
+        assert!(is_signed_out(&e));
+        assert_eq!(e.message, "ended");
+        let network = detail(ErrorCode::Network, "offline", None);
+        assert!(!is_signed_out(&signed_out(network)));
+    }
+
+    #[test]
+    fn field_errors_come_from_details_fields() {
+        let body = r#"{"error":{"code":"validation_failed","message":"x","details":{"fields":[{"field":"email","message":"must be an e-mail address"},{"field":"password","message":"too short"}]}}}"#;
+        let e = parse_error_body(422, "", body, None);
+        assert_eq!(
+            field_errors(&e),
+            vec![
+                ("email".to_owned(), "must be an e-mail address".to_owned()),
+                ("password".to_owned(), "too short".to_owned()),
+            ]
+        );
+        let body =
+            r#"{"error":{"code":"unauthorized","message":"x","details":{"reason":"credentials"}}}"#;
+        let e = parse_error_body(401, "", body, None);
+        assert!(field_errors(&e).is_empty());
+    }
 
     #[test]
     fn server_error_bodies_are_kept_as_sent() {

@@ -44,3 +44,28 @@ pub fn Field(
         </div>
     }
 }
+
+/// A card's place when its data could not be loaded, with a way to try again.
+#[component]
+pub fn LoadFailed(
+    #[prop(into)] title: String,
+    error: hfb_shared::ErrorDetail,
+    #[prop(into)] retry: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Card title=title icon=crate::components::icon::IconKind::Alert class="card--error">
+            <p class="card-lead" data-testid="load-error">
+                {error.message.clone()}
+            </p>
+            <p class="muted small">
+                <span class="mono">{error.code.as_str()}</span>
+                {error.request_id.map(|id| format!(" · request {id}"))}
+            </p>
+            <div>
+                <button type="button" class="button button--small" on:click=move |_| retry.run(())>
+                    "Try again"
+                </button>
+            </div>
+        </Card>
+    }
+}

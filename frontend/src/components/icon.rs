@@ -26,6 +26,17 @@ pub enum IconKind {
     External,
     Compass,
     Tag,
+    User,
+    Users,
+    Key,
+    Shield,
+    Logout,
+    Copy,
+    Trash,
+    Mail,
+    Plus,
+    Lock,
+    ChevronDown,
 }
 
 impl IconKind {
@@ -80,6 +91,33 @@ impl IconKind {
             }
             Self::Compass => r#"<circle cx="12" cy="12" r="9"/><path d="m15.5 8.5-2 5-5 2 2-5z"/>"#,
             Self::Tag => r#"<path d="M3 12V4a1 1 0 0 1 1-1h8l9 9-9 9z"/><path d="M7.5 7.5h.01"/>"#,
+            Self::User => r#"<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/>"#,
+            Self::Users => {
+                r#"<circle cx="9" cy="8" r="3.5"/><path d="M2.5 20a6.5 6.5 0 0 1 13 0"/><path d="M15.5 4.6a3.5 3.5 0 0 1 0 6.8"/><path d="M18 14.2a6.5 6.5 0 0 1 3.5 5.8"/>"#
+            }
+            Self::Key => {
+                r#"<circle cx="8" cy="15" r="4.5"/><path d="m11.2 11.8 8.8-8.8"/><path d="m16.5 6.5 3 3"/><path d="m14 9 2 2"/>"#
+            }
+            Self::Shield => {
+                r#"<path d="M12 3 4.5 6v5.5c0 4.4 3.2 8.3 7.5 9.5 4.3-1.2 7.5-5.1 7.5-9.5V6z"/><path d="m9 12 2 2 4-4.5"/>"#
+            }
+            Self::Logout => {
+                r#"<path d="M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3"/><path d="M10 17l-5-5 5-5"/><path d="M5 12h11"/>"#
+            }
+            Self::Copy => {
+                r#"<rect x="8" y="8" width="12" height="12" rx="2"/><path d="M16 8V6a2 2 0 0 0-2-2H6a2 2 0 0 0-2 2v8a2 2 0 0 0 2 2h2"/>"#
+            }
+            Self::Trash => {
+                r#"<path d="M4 7h16"/><path d="M10 11v6"/><path d="M14 11v6"/><path d="M6 7l1 12a2 2 0 0 0 2 2h6a2 2 0 0 0 2-2l1-12"/><path d="M9 7V4h6v3"/>"#
+            }
+            Self::Mail => {
+                r#"<rect x="3" y="5" width="18" height="14" rx="2"/><path d="m3 7 9 6 9-6"/>"#
+            }
+            Self::Plus => r#"<path d="M12 5v14"/><path d="M5 12h14"/>"#,
+            Self::Lock => {
+                r#"<rect x="4.5" y="10.5" width="15" height="10" rx="2"/><path d="M8 10.5V7a4 4 0 0 1 8 0v3.5"/>"#
+            }
+            Self::ChevronDown => r#"<path d="m6 9 6 6 6-6"/>"#,
         }
     }
 }

@@ -1,11 +1,13 @@
-//! The bar across the top: brand, live-connection pill, theme switch and the menu button
-//! that opens the navigation on narrow screens.
+//! The bar across the top: brand, live-connection pill, theme switch, the account corner
+//! (user menu and team switcher, or sign-in buttons) and the menu button that opens the
+//! navigation on narrow screens.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::ws::use_live_connection;
 use crate::components::icon::{Icon, IconKind};
+use crate::components::user_menu::AccountCorner;
 use crate::state::theme::{ThemePreference, use_theme};
 
 /// The product mark, also used (as a file) for the favicon.
@@ -95,6 +97,7 @@ pub fn TopBar(nav_open: RwSignal<bool>) -> impl IntoView {
                 >
                     {theme_icon}
                 </button>
+                <AccountCorner />
             </div>
         </header>
     }

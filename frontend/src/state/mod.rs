@@ -1,4 +1,5 @@
-//! App-wide state shared through context: toasts and preferences.
+//! App-wide state shared through context: the session, toasts and preferences.
 
+pub mod session;
 pub mod theme;
 pub mod toast;

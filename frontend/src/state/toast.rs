@@ -67,7 +67,11 @@ impl Toasts {
     }
 
     /// Shows a failed API call: what was attempted, the server's message, code and request id.
+    /// A call that failed because the session ended is left out: the session says so once.
     pub fn api_error(&self, title: &str, error: &ErrorDetail) {
+        if crate::api::is_signed_out(error) {
+            return;
+        }
         self.push(
             ToastKind::Error,
             title,
