@@ -2,7 +2,8 @@
 # Runs every check and test of hfb, installing and starting what they need first:
 # formatting, clippy (host and wasm32), unit + integration tests, the store conformance
 # suite on SQLite and on a MongoDB wire-protocol server, the cache suite on real Redis,
-# and the browser tests in headless Chromium against the real server and release build.
+# the official huggingface_hub client against the Hub-compatible routes, and the browser
+# tests in headless Chromium against the real server and release build.
 set -euo pipefail
 source "$(dirname "$0")/lib/tools.sh"
 cd "$ROOT"
@@ -13,6 +14,7 @@ ensure_node_tools
 ensure_chromium
 ensure_redis
 ensure_mongo_wire_server
+ensure_python_tests
 
 export HFB_TEST_REDIS_URL="${HFB_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 export HFB_TEST_MONGODB_URI="${HFB_TEST_MONGODB_URI:-mongodb://127.0.0.1:$MONGO_TEST_PORT}"
@@ -32,6 +34,8 @@ HFB_TEST_API_MONGODB_URI="$HFB_TEST_MONGODB_URI" cargo test --locked -p hfb-back
 say "building the web app (release) and the server for the browser tests"
 trunk build --release
 cargo build --locked -p hfb-backend
+say "official Python clients against the real server (huggingface_hub)"
+HFB_BIN="$(target_dir)/debug/hfb" "$ROOT/e2e/python/.venv/bin/python" -m pytest -q "$ROOT/e2e/python"
 say "browser tests (headless Chromium)"
 (cd e2e && HFB_BIN="$(target_dir)/debug/hfb" HFB_DIST_DIR="$ROOT/dist" npm test --silent)
 

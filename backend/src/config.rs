@@ -116,6 +116,19 @@ pub struct Settings {
     pub rate_limit_auth_per_min: u32,
     /// `HFB_RATE_LIMIT_PER_MIN`: API calls per user or API key per minute. Default 1200.
     pub rate_limit_per_min: u32,
+    /// `HFB_CATALOG_LIVE`: also ask the Hugging Face Hub for searches and models the local
+    /// catalog lacks (when reachable). Default `true`; `false` for air-gapped installs.
+    pub catalog_live: bool,
+    /// `HFB_CATALOG_PUBLIC`: let anonymous visitors browse the catalog. Default `true`.
+    pub catalog_public: bool,
+    /// `HFB_CATALOG_CACHE_TTL_SECS`: how long search results stay cached. Default 300;
+    /// 0 disables the cache (benchmarks).
+    pub catalog_cache_ttl_secs: u64,
+    /// `HFB_HUB_PAGE_SIZE`: page size of the Hub-compatible listing when the client sends
+    /// no `limit` (the client follows the `Link` header for more). Default 100.
+    pub hub_page_size: u32,
+    /// `HFB_ADMIN_EMAILS`: comma-separated e-mails of platform operators (catalog import).
+    pub admin_emails: Vec<String>,
     /// Set when development secrets were generated and kept in this file (logged at start).
     #[serde(skip)]
     pub generated_secrets_file: Option<PathBuf>,
@@ -257,16 +270,7 @@ impl Settings {
                 format!("`{bad}` is not an http(s) origin"),
             ));
         }
-        let trust_proxy = match get("HFB_TRUST_PROXY").as_deref() {
-            None | Some("false" | "0" | "no") => false,
-            Some("true" | "1" | "yes") => true,
-            Some(other) => {
-                return Err(invalid(
-                    "HFB_TRUST_PROXY",
-                    format!("`{other}` is not true or false"),
-                ));
-            }
-        };
+        let trust_proxy = parse_bool("HFB_TRUST_PROXY", get("HFB_TRUST_PROXY"), false)?;
         let rate_limit_auth_per_min = match get("HFB_RATE_LIMIT_AUTH_PER_MIN") {
             None => 20,
             Some(v) => parse_range("HFB_RATE_LIMIT_AUTH_PER_MIN", &v, 1, 1_000_000)? as u32,
@@ -275,6 +279,24 @@ impl Settings {
             None => 1200,
             Some(v) => parse_range("HFB_RATE_LIMIT_PER_MIN", &v, 1, 10_000_000)? as u32,
         };
+        let catalog_live = parse_bool("HFB_CATALOG_LIVE", get("HFB_CATALOG_LIVE"), true)?;
+        let catalog_public = parse_bool("HFB_CATALOG_PUBLIC", get("HFB_CATALOG_PUBLIC"), true)?;
+        let catalog_cache_ttl_secs = match get("HFB_CATALOG_CACHE_TTL_SECS") {
+            None => 300,
+            Some(v) => parse_range("HFB_CATALOG_CACHE_TTL_SECS", &v, 0, 86_400)? as u64,
+        };
+        let hub_page_size = match get("HFB_HUB_PAGE_SIZE") {
+            None => 100,
+            Some(v) => parse_range("HFB_HUB_PAGE_SIZE", &v, 1, 1000)? as u32,
+        };
+        let admin_emails = get("HFB_ADMIN_EMAILS")
+            .map(|v| {
+                v.split(',')
+                    .map(|e| e.trim().to_lowercase())
+                    .filter(|e| !e.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
         let jwt_secret = get("JWT_SECRET").map(Secret::new);
         let jwt_refresh_secret = get("JWT_REFRESH_SECRET").map(Secret::new);
         let (jwt_secret, jwt_refresh_secret, generated_secrets_file) =
@@ -307,6 +329,11 @@ impl Settings {
             trust_proxy,
             rate_limit_auth_per_min,
             rate_limit_per_min,
+            catalog_live,
+            catalog_public,
+            admin_emails,
+            hub_page_size,
+            catalog_cache_ttl_secs,
             generated_secrets_file,
         })
     }
@@ -319,6 +346,19 @@ impl Settings {
 
 fn invalid(name: &'static str, reason: String) -> ConfigError {
     ConfigError::Invalid { name, reason }
+}
+
+fn parse_bool(
+    name: &'static str,
+    value: Option<String>,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match value.as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(invalid(name, format!("`{other}` is not true or false"))),
+    }
 }
 
 fn parse_range(

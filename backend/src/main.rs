@@ -30,11 +30,26 @@ enum Command {
     Config,
     /// Print the OpenAPI document of this build.
     Openapi,
+    /// Manage the model catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Probe `/healthz` of a running server; exit 0 when it answers 200 (container health checks).
     Healthcheck {
         /// Base URL to probe. Default: derived from HFB_BIND.
         #[arg(long)]
         url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import a JSON array in the Hub's `/api/models?full=true` format (air-gapped installs).
+    /// Prints a JSON report; exits 1 when some entries were rejected.
+    Import {
+        /// The JSON file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -78,6 +93,9 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Catalog {
+            command: CatalogCommand::Import { file },
+        } => catalog_import(settings, &file),
         Command::Healthcheck { url } => {
             healthcheck(url.unwrap_or_else(|| format!("http://{}", settings.bind)))
         }
@@ -95,6 +113,14 @@ fn serve(settings: Settings) -> ExitCode {
     }
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
+        let handle = app.handle();
+        let hub = app.state().hub.clone();
+        actix_web::rt::spawn(async move {
+            wait_for_shutdown_signal().await;
+            tracing::info!("shutting down: closing live sockets, finishing in-flight requests");
+            hub.shutdown();
+            handle.stop(true).await;
+        });
         let url = app.url();
         tracing::info!(url = %url, "listening on {url}");
         app.run_until_stopped().await?;
@@ -108,6 +134,64 @@ fn serve(settings: Settings) -> ExitCode {
             eprintln!("hfb: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn catalog_import(settings: Settings, file: &std::path::Path) -> ExitCode {
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("hfb: cannot read {}: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let result = actix_web::rt::System::new().block_on(async move {
+        let store = hfb_backend::startup::open_store(&settings)
+            .await
+            .map_err(|e| e.to_string())?;
+        hfb_backend::services::catalog::import(store.as_ref(), &bytes)
+            .await
+            .map_err(|e| e.message)
+    });
+    match result {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("hfb: import failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (orchestrators).
+async fn wait_for_shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

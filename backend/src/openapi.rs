@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "account", description = "The signed-in user's profile and sessions"),
         (name = "api keys", description = "Keys for scripts and services (`Authorization: Bearer hfb_...`)"),
         (name = "teams", description = "Teams, members, roles and invitations"),
+        (name = "catalog", description = "Search and inspect the model catalog"),
+        (name = "hub compatible", description = "The catalog in the Hugging Face Hub's API shape, for `huggingface_hub.HfApi(endpoint=...)`"),
     ),
     modifiers(&BearerAuth),
     components(schemas(hfb_shared::ErrorBody, hfb_shared::ErrorDetail, hfb_shared::ErrorCode,

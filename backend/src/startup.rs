@@ -67,6 +67,7 @@ impl Application {
             hub: WsHub::spawn(settings.ws_heartbeat),
             tokens,
             limiter,
+            live_hub: crate::services::catalog::live_hub(&settings),
             settings: Arc::new(settings),
             store,
             cache,
@@ -111,7 +112,8 @@ impl Application {
     }
 }
 
-async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
+/// Opens the configured store (MongoDB when `MONGODB_URI` is set, else SQLite).
+pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StartupError> {
     let Some(uri) = &settings.mongodb_uri else {
         return Ok(Arc::new(
             hfb_store::SqliteStore::open(&settings.sqlite_path()).await?,
@@ -191,7 +193,9 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
         addr: settings.bind.clone(),
         source,
     })?
-    .shutdown_timeout(settings.shutdown_timeout_secs);
+    .shutdown_timeout(settings.shutdown_timeout_secs)
+    // `main` handles SIGINT/SIGTERM itself, to close WebSockets before draining.
+    .disable_signals();
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }

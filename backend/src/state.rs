@@ -18,6 +18,8 @@ pub struct AppState {
     pub hub: WsHub,
     pub tokens: Arc<TokenKeys>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// The Hugging Face Hub as a live catalog source; `None` when disabled.
+    pub live_hub: Option<Arc<crate::services::catalog::LiveHub>>,
     /// Random id of this process, to tell instances apart.
     pub instance_id: Arc<str>,
     pub started_at: Instant,

@@ -90,4 +90,18 @@ ensure_mongo_wire_server() {
   fi
 }
 
+# The official Python clients (huggingface_hub, later openai) in a venv under e2e/python.
+ensure_python_tests() {
+  local venv="$ROOT/e2e/python/.venv" req="$ROOT/e2e/python/requirements.txt"
+  if [ ! -x "$venv/bin/python" ]; then
+    say "creating the Python venv for client tests"
+    python3 -m venv "$venv" || { apt_install python3-venv && python3 -m venv "$venv"; }
+  fi
+  if ! cmp -s "$req" "$venv/.hfb-requirements"; then
+    say "installing Python test packages (huggingface_hub, pytest)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.hfb-requirements"
+  fi
+}
+
 target_dir() { echo "${CARGO_TARGET_DIR:-$ROOT/target}"; }

@@ -5,6 +5,7 @@
 //! derives `utoipa::ToSchema`, which is how the server documents its routes.
 
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod health;
 pub mod telemetry;

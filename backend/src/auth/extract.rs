@@ -135,6 +135,27 @@ impl FromRequest for Principal {
     }
 }
 
+/// `Some(principal)` with valid credentials, `None` without any; invalid credentials
+/// are still refused (a typo in a token should not silently fall back to anonymous).
+#[derive(Debug, Clone)]
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl FromRequest for MaybePrincipal {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        if !req
+            .headers()
+            .contains_key(actix_web::http::header::AUTHORIZATION)
+        {
+            return Box::pin(async { Ok(MaybePrincipal(None)) });
+        }
+        let inner = Principal::from_request(req, payload);
+        Box::pin(async move { inner.await.map(|p| MaybePrincipal(Some(p))) })
+    }
+}
+
 async fn from_access_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let claims = state.tokens.verify_access(token).map_err(|e| match e {
         TokenError::Expired => unauthorized("the access token has expired; refresh it", "expired"),

@@ -52,7 +52,10 @@ pub fn weakness(password: &str, email: &str, display_name: &str) -> Option<Strin
         "huggingface",
     ];
     // A well-known word plus a few characters is guessed early by every cracker.
-    if COMMON.iter().any(|c| lower.contains(c) && lower.replace(c, "").chars().count() < 6) {
+    if COMMON
+        .iter()
+        .any(|c| lower.contains(c) && lower.replace(c, "").chars().count() < 6)
+    {
         return Some("is too easy to guess; add unrelated words or characters".to_owned());
     }
     None

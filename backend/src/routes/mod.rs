@@ -2,8 +2,10 @@
 //! also adds it to the OpenAPI document, so the spec cannot miss a route.
 
 pub mod auth;
+pub mod catalog;
 pub mod docs;
 pub mod health;
+pub mod hub_compat;
 pub mod live;
 pub mod me;
 pub mod meta;
@@ -17,11 +19,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(live::websocket)
+        .service(hub_compat::list_models)
+        .service(hub_compat::model_info_revision)
+        .service(hub_compat::model_info)
+        .service(hub_compat::model_info_legacy)
         .service(
             scope::scope("/api/v1")
                 .service(meta::version)
                 .service(health::health)
                 .service(telemetry::client_errors)
+                .service(catalog::search)
+                .service(catalog::detail)
+                .service(catalog::import)
                 .service(auth::signup)
                 .service(auth::login)
                 .service(auth::refresh)

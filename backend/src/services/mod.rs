@@ -1,6 +1,7 @@
 //! Business logic with no actix types: handlers parse, call a service, map the result.
 
 pub mod accounts;
+pub mod catalog;
 pub mod limits;
 pub mod readiness;
 pub mod teams;

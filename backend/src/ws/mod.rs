@@ -14,10 +14,19 @@ use tokio::sync::{mpsc, oneshot};
 /// Messages a slow socket may have queued before it misses some.
 const OUTBOX_CAPACITY: usize = 64;
 
+/// What the hub sends a socket.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// A JSON text frame.
+    Text(Arc<str>),
+    /// The server is shutting down: close with 1001 so the client reconnects elsewhere.
+    Close,
+}
+
 enum HubCommand {
     Join {
         id: u64,
-        outbox: mpsc::Sender<Arc<str>>,
+        outbox: mpsc::Sender<Outgoing>,
     },
     Leave {
         id: u64,
@@ -28,12 +37,13 @@ enum HubCommand {
     Broadcast {
         text: Arc<str>,
     },
+    Shutdown,
 }
 
 /// A socket's membership in the hub: its id and the frames the hub sends it.
 pub struct Outbox {
     pub id: u64,
-    pub frames: mpsc::Receiver<Arc<str>>,
+    pub frames: mpsc::Receiver<Outgoing>,
     pub heartbeat: Duration,
 }
 
@@ -86,6 +96,12 @@ impl WsHub {
         }
     }
 
+    /// Closes every socket (1001 going away) and stops accepting new ones: called when
+    /// the server begins a graceful shutdown, so browsers reconnect to another instance.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(HubCommand::Shutdown);
+    }
+
     /// Open sockets on this instance.
     pub async fn connections(&self) -> usize {
         let (reply, rx) = oneshot::channel();
@@ -101,7 +117,7 @@ impl WsHub {
 }
 
 async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Duration) {
-    let mut sockets: HashMap<u64, mpsc::Sender<Arc<str>>> = HashMap::new();
+    let mut sockets: HashMap<u64, mpsc::Sender<Outgoing>> = HashMap::new();
     let mut ticker = tokio::time::interval(heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut seq: u64 = 0;
@@ -119,6 +135,12 @@ async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Durat
                     let _ = reply.send(sockets.len());
                 }
                 Some(HubCommand::Broadcast { text }) => fan_out(&mut sockets, &text),
+                Some(HubCommand::Shutdown) => {
+                    for (_, outbox) in sockets.drain() {
+                        let _ = outbox.try_send(Outgoing::Close);
+                    }
+                    break;
+                }
             },
             _ = ticker.tick() => {
                 seq += 1;
@@ -140,11 +162,13 @@ async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Durat
 
 /// Queues `text` for every socket; a full queue skips this message for that socket
 /// (a slow client never stalls the others), a closed one is forgotten.
-fn fan_out(sockets: &mut HashMap<u64, mpsc::Sender<Arc<str>>>, text: &Arc<str>) {
-    sockets.retain(|_, outbox| match outbox.try_send(text.clone()) {
-        Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => true,
-        Err(mpsc::error::TrySendError::Closed(_)) => false,
-    });
+fn fan_out(sockets: &mut HashMap<u64, mpsc::Sender<Outgoing>>, text: &Arc<str>) {
+    sockets.retain(
+        |_, outbox| match outbox.try_send(Outgoing::Text(text.clone())) {
+            Ok(()) | Err(mpsc::error::TrySendError::Full(_)) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        },
+    );
 }
 
 #[cfg(test)]
@@ -162,6 +186,9 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+        let Outgoing::Text(frame) = frame else {
+            panic!("expected a text frame, got {frame:?}");
+        };
         let msg: ServerMessage = serde_json::from_str(&frame).unwrap();
         assert!(
             matches!(msg, ServerMessage::Heartbeat { connections: 2, .. }),
@@ -173,5 +200,17 @@ mod tests {
         // A dropped socket is forgotten on the next fan-out.
         tokio::time::sleep(Duration::from_millis(150)).await;
         assert_eq!(hub.connections().await, 0);
+    }
+
+    #[tokio::test]
+    async fn shutdown_tells_every_socket_to_close() {
+        let hub = WsHub::spawn(Duration::from_secs(60));
+        let mut a = hub.join().await.unwrap();
+        hub.shutdown();
+        let frame = tokio::time::timeout(Duration::from_secs(2), a.frames.recv())
+            .await
+            .unwrap();
+        assert!(matches!(frame, Some(Outgoing::Close)), "{frame:?}");
+        assert!(hub.join().await.is_none() || hub.connections().await == 0);
     }
 }

@@ -8,7 +8,7 @@ use actix_ws::{CloseCode, CloseReason, Message};
 use futures_util::StreamExt;
 use hfb_shared::ws::{ClientMessage, ServerMessage};
 
-use super::{Outbox, WsHub};
+use super::{Outbox, Outgoing, WsHub};
 
 /// Missed heartbeats after which a silent peer is disconnected.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -66,10 +66,15 @@ pub async fn run(
                         Message::Pong(_) | Message::Continuation(_) | Message::Nop => {}
                     }
                 }
-                frame = frames.recv() => {
-                    let Some(text) = frame else { break None };
-                    if session.text(text.to_string()).await.is_err() { break None; }
-                }
+                frame = frames.recv() => match frame {
+                    Some(Outgoing::Text(text)) => {
+                        if session.text(text.to_string()).await.is_err() { break None; }
+                    }
+                    Some(Outgoing::Close) => {
+                        break Some(CloseReason { code: CloseCode::Away, description: Some("server shutting down".to_owned()) });
+                    }
+                    None => break None,
+                },
                 _ = ping_timer.tick() => {
                     if last_seen.elapsed() > heartbeat * MISSED_HEARTBEATS {
                         break Some(CloseReason { code: CloseCode::Away, description: Some("heartbeat timeout".to_owned()) });

@@ -14,6 +14,7 @@ pub struct TestApp {
     pub url: String,
     pub client: reqwest::Client,
     pub data_dir: TempDir,
+    pub state: hfb_backend::state::AppState,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -102,6 +103,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let app = Application::build(settings).await.expect("build app");
     let url = app.url();
     let handle = app.handle();
+    let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         url,
@@ -110,6 +112,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .build()
             .unwrap(),
         data_dir,
+        state,
         handle,
     }
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod catalog;
 mod docs;
 mod errors;
 mod health;

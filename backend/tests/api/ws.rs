@@ -115,3 +115,28 @@ async fn a_plain_get_is_told_to_upgrade() {
             .contains("WebSocket")
     );
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_closes_sockets_with_going_away() {
+    let app = spawn_app().await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(app.ws_url())
+        .await
+        .unwrap();
+    next_json(&mut socket).await;
+    app.state.hub.shutdown();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no close frame");
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1001);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}

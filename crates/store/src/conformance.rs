@@ -15,9 +15,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    ApiKey, Invitation, Membership, NewApiKey, NewInvitation, NewSession, NewTeam, NewUser,
-    RotateOutcome, Session, Store, StoreError, Team, TeamRole, User, UserUpdate, conflict,
-    truncate_to_millis,
+    ApiKey, CatalogModel, CatalogPage, CatalogQuery, CatalogSort, CatalogSource, FacetCount,
+    Facets, Invitation, Membership, ModelFile, NewApiKey, NewInvitation, NewSession, NewTeam,
+    NewUser, RotateOutcome, Session, Store, StoreError, Team, TeamRole, UpsertCounts, User,
+    UserUpdate, conflict, truncate_to_millis,
 };
 
 /// A conformance case: takes the store under test, panics on failure.
@@ -2712,6 +2713,1347 @@ pub async fn ping_and_backend(store: Arc<dyn Store>) {
     );
 }
 
+// ---------------------------------------------------------------------------------------
+// The model catalog.
+//
+// Every case works in its own namespace `ns` (one alphanumeric token): its models carry it
+// in their id or author, and its searches are narrowed by that author or by `ns` as a text
+// token, so cases can share a database. Only `catalog_unfiltered_search` looks at the
+// whole catalog, and only checks properties that hold whatever else it holds.
+// ---------------------------------------------------------------------------------------
+
+/// A fresh namespace: a single search token.
+fn catalog_ns() -> String {
+    format!("ns{}", uuid::Uuid::now_v7().simple())
+}
+
+fn at_ms(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).expect("valid timestamp")
+}
+
+/// A minimal model `{owner}/{name}` with `author = owner`.
+fn catalog_model(owner: &str, name: &str) -> CatalogModel {
+    CatalogModel {
+        id: format!("{owner}/{name}"),
+        author: Some(owner.to_owned()),
+        task: None,
+        library: None,
+        languages: vec![],
+        license: None,
+        tags: vec![],
+        downloads: 0,
+        downloads_all_time: None,
+        likes: 0,
+        trending_score: 0.0,
+        created_at: None,
+        updated_at: None,
+        gated: "false".into(),
+        private: false,
+        sha: None,
+        files: vec![],
+        card_data: None,
+        source: CatalogSource::Synced,
+        synced_at: at_ms(1_700_000_000_000),
+    }
+}
+
+/// A fully populated model.
+fn rich_model(owner: &str, name: &str) -> CatalogModel {
+    CatalogModel {
+        task: Some("feature-extraction".into()),
+        library: Some("sentence-transformers".into()),
+        languages: vec!["en".into(), "de".into()],
+        license: Some("apache-2.0".into()),
+        tags: vec![
+            "sentence-transformers".into(),
+            "feature-extraction".into(),
+            "en".into(),
+            "license:apache-2.0".into(),
+            "dataset:s2orc".into(),
+        ],
+        downloads: 72_376_843,
+        downloads_all_time: Some(1_234_567_890_123),
+        likes: 2065,
+        trending_score: 12.5,
+        created_at: Some(at_ms(1_646_263_744_000)),
+        updated_at: Some(at_ms(1_708_340_772_000)),
+        gated: "auto".into(),
+        private: true,
+        sha: Some("c9745ed1d9f207416be6d2e6f8de32d1f16199bf".into()),
+        files: vec![
+            ModelFile {
+                path: "model.safetensors".into(),
+                size: Some(90_868_376),
+            },
+            ModelFile {
+                path: "1_Pooling/config.json".into(),
+                size: None,
+            },
+        ],
+        card_data: Some(serde_json::json!({
+            "language": ["en"],
+            "license": "apache-2.0",
+            "model-index": [{ "name": "x", "results": [] }],
+            "a.b": { "$weird": [1, 2.5, null, true, "Zoë 日本語"] },
+            "big": 18_446_744_073_709_551_615_u64,
+        })),
+        source: CatalogSource::Imported,
+        ..catalog_model(owner, name)
+    }
+}
+
+async fn upsert(store: &dyn Store, models: &[CatalogModel]) -> UpsertCounts {
+    store.upsert_models(models).await.expect("upsert_models")
+}
+
+async fn search(store: &dyn Store, query: CatalogQuery) -> CatalogPage {
+    store
+        .search_catalog(&query)
+        .await
+        .unwrap_or_else(|e| panic!("search_catalog({query:?}): {e}"))
+}
+
+fn page_ids(page: &CatalogPage) -> Vec<String> {
+    page.items.iter().map(|m| m.id.clone()).collect()
+}
+
+fn sorted_ids(page: &CatalogPage) -> Vec<String> {
+    let mut ids = page_ids(page);
+    ids.sort();
+    ids
+}
+
+fn by_author(author: &str) -> CatalogQuery {
+    CatalogQuery {
+        author: Some(author.to_owned()),
+        limit: 100,
+        ..CatalogQuery::default()
+    }
+}
+
+fn facet(list: &[FacetCount]) -> Vec<(&str, u64)> {
+    list.iter().map(|f| (f.value.as_str(), f.count)).collect()
+}
+
+pub async fn catalog_upsert_counts_and_round_trip(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let count_before = store.catalog_count().await.expect("catalog_count");
+    assert_eq!(
+        upsert(store.as_ref(), &[]).await,
+        UpsertCounts::default(),
+        "an empty batch does nothing"
+    );
+    let rich = rich_model(&ns, "all-MiniLM-L6-v2");
+    let plain = catalog_model(&ns, "plain");
+    assert_eq!(
+        upsert(store.as_ref(), &[rich.clone(), plain.clone()]).await,
+        UpsertCounts {
+            inserted: 2,
+            updated: 0
+        },
+        "two new models are inserted"
+    );
+    assert_eq!(
+        store.catalog_count().await.expect("count"),
+        count_before + 2
+    );
+    assert_eq!(
+        store.catalog_model(&rich.id).await.expect("get"),
+        Some(rich.clone()),
+        "every field round-trips (files, card_data with odd keys, big numbers, unicode)"
+    );
+    assert_eq!(
+        store.catalog_model(&plain.id).await.expect("get"),
+        Some(plain.clone()),
+        "empty and absent fields round-trip"
+    );
+    assert_eq!(
+        upsert(store.as_ref(), &[rich.clone(), plain.clone()]).await,
+        UpsertCounts::default(),
+        "re-upserting identical models changes nothing"
+    );
+
+    let changed = CatalogModel {
+        downloads: rich.downloads + 1,
+        tags: vec!["only-this-tag".into()],
+        ..rich.clone()
+    };
+    let third = catalog_model(&ns, "third");
+    assert_eq!(
+        upsert(
+            store.as_ref(),
+            &[plain.clone(), changed.clone(), third.clone()]
+        )
+        .await,
+        UpsertCounts {
+            inserted: 1,
+            updated: 1
+        },
+        "unchanged, changed and new models in one batch"
+    );
+    assert_eq!(
+        store.catalog_model(&rich.id).await.expect("get"),
+        Some(changed.clone()),
+        "an update replaces the whole model"
+    );
+    assert_eq!(
+        store.catalog_count().await.expect("count"),
+        count_before + 3
+    );
+
+    // One id several times in a batch (in any case): the last wins and counts once.
+    let first = CatalogModel {
+        likes: 1,
+        ..catalog_model(&ns, "Dup")
+    };
+    let last = CatalogModel {
+        likes: 3,
+        ..catalog_model(&ns.to_uppercase(), "DUP")
+    };
+    let counts = upsert(
+        store.as_ref(),
+        &[
+            first.clone(),
+            CatalogModel {
+                likes: 2,
+                ..first.clone()
+            },
+            last.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(
+        counts,
+        UpsertCounts {
+            inserted: 1,
+            updated: 0
+        },
+        "duplicates in a batch count once"
+    );
+    assert_eq!(
+        store.catalog_model(&first.id).await.expect("get"),
+        Some(last.clone()),
+        "the last duplicate wins"
+    );
+
+    // What the store cannot keep exactly is normalized, the same way on every adapter.
+    let odd = CatalogModel {
+        trending_score: f64::NAN,
+        created_at: Some(at_ms(1_700_000_000_123) + Duration::nanoseconds(456_789)),
+        synced_at: at_ms(1_700_000_000_999) + Duration::nanoseconds(1),
+        card_data: Some(serde_json::Value::Null),
+        ..catalog_model(&ns, "odd")
+    };
+    upsert(store.as_ref(), std::slice::from_ref(&odd)).await;
+    let stored = store
+        .catalog_model(&odd.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(stored.trending_score, 0.0, "a NaN score is stored as 0");
+    assert_eq!(stored.created_at, Some(at_ms(1_700_000_000_123)));
+    assert_eq!(stored.synced_at, at_ms(1_700_000_000_999));
+    assert_eq!(stored.card_data, None, "card_data null is None");
+    assert_eq!(
+        upsert(store.as_ref(), &[odd]).await,
+        UpsertCounts::default(),
+        "re-upserting the un-normalized form is a no-op too"
+    );
+}
+
+pub async fn catalog_get_by_id_case_insensitive(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let model = catalog_model(&format!("Org{ns}"), "Model-X_v1.5");
+    upsert(store.as_ref(), std::slice::from_ref(&model)).await;
+    for probe in [
+        model.id.clone(),
+        model.id.to_lowercase(),
+        model.id.to_uppercase(),
+    ] {
+        assert_eq!(
+            store.catalog_model(&probe).await.expect("get"),
+            Some(model.clone()),
+            "{probe:?} finds the model, spelled as stored"
+        );
+    }
+    let respelled = CatalogModel {
+        id: model.id.to_lowercase(),
+        ..model.clone()
+    };
+    assert_eq!(
+        upsert(store.as_ref(), std::slice::from_ref(&respelled)).await,
+        UpsertCounts {
+            inserted: 0,
+            updated: 1
+        },
+        "another spelling of an id is the same model"
+    );
+    assert_eq!(
+        store.catalog_model(&model.id).await.expect("get"),
+        Some(respelled),
+        "the new spelling is kept"
+    );
+    let legacy = CatalogModel {
+        id: format!("gpt2-{ns}"),
+        author: None,
+        ..catalog_model("x", "y")
+    };
+    upsert(store.as_ref(), std::slice::from_ref(&legacy)).await;
+    assert_eq!(
+        store
+            .catalog_model(&legacy.id.to_uppercase())
+            .await
+            .expect("get"),
+        Some(legacy),
+        "a legacy id without owner"
+    );
+    for missing in [
+        format!("{}/other", model.id),
+        format!("Org{ns}"),
+        format!("Org{ns}/Model-X"),
+        String::new(),
+    ] {
+        assert_eq!(
+            store.catalog_model(&missing).await.expect("get"),
+            None,
+            "{missing:?} is not a model"
+        );
+    }
+}
+
+/// The models of the text-search cases, all carrying `ns` as a token (in the name).
+fn text_models(ns: &str) -> Vec<CatalogModel> {
+    vec![
+        CatalogModel {
+            tags: vec!["feature-extraction".into(), "license:apache-2.0".into()],
+            ..catalog_model("sentence-transformers", &format!("all-MiniLM-L6-v2-{ns}"))
+        },
+        CatalogModel {
+            tags: vec!["fill-mask".into(), "en".into()],
+            ..catalog_model("google-bert", &format!("bert-base-uncased-{ns}"))
+        },
+        CatalogModel {
+            id: format!("gpt2-{ns}"),
+            author: None,
+            tags: vec!["text-generation".into()],
+            ..catalog_model("x", "y")
+        },
+        catalog_model(ns, "Mini-Model_v1.5"),
+        CatalogModel {
+            tags: vec!["minimalist".into(), "région:eu".into()],
+            ..catalog_model("acme", &format!("other-{ns}"))
+        },
+    ]
+}
+
+pub async fn catalog_text_search_tokens_and_prefixes(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let models = text_models(&ns);
+    upsert(store.as_ref(), &models).await;
+    let id = |i: usize| models[i].id.clone();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("mini", vec![id(0), id(3), id(4)]),
+        ("MINI", vec![id(0), id(3), id(4)]),
+        ("MiniLM", vec![id(0)]),
+        ("sentence-trans", vec![id(0)]),
+        ("Sentence Transformers", vec![id(0)]),
+        ("all-MiniLM-L6-v2", vec![id(0)]),
+        ("l6 v2", vec![id(0)]),
+        ("v2 l6", vec![id(0)]),
+        ("l6 bert", vec![]),
+        ("bert", vec![id(1)]),
+        ("ber", vec![id(1)]),
+        ("google", vec![id(1)]),
+        ("uncased base", vec![id(1)]),
+        ("apache", vec![id(0)]),
+        ("license", vec![id(0)]),
+        ("en", vec![id(1)]),
+        ("gpt2", vec![id(2)]),
+        ("gpt", vec![id(2)]),
+        ("text-gen", vec![id(2)]),
+        ("v1", vec![id(3)]),
+        ("v1.5", vec![id(3)]),
+        ("1.5", vec![]),
+        ("model_v1", vec![id(3)]),
+        ("minimalist", vec![id(4)]),
+        ("RÉGION", vec![id(4)]),
+        ("acme", vec![id(4)]),
+        // Prefixes only: no infix or suffix matches.
+        ("inilm", vec![]),
+        ("ncased", vec![]),
+        ("xyz", vec![]),
+    ];
+    for (text, mut expected) in cases {
+        expected.sort();
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                text: Some(format!("{text} {ns}")),
+                limit: 100,
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(sorted_ids(&page), expected, "text {text:?}");
+        assert_eq!(page.total, expected.len() as u64, "total of text {text:?}");
+    }
+    let all = search(
+        store.as_ref(),
+        CatalogQuery {
+            text: Some(ns.to_uppercase()),
+            limit: 100,
+            ..CatalogQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(all.total, 5, "the namespace token alone matches all five");
+
+    // No tokens at all: no text condition.
+    let own = search(store.as_ref(), by_author(&ns)).await;
+    assert_eq!(page_ids(&own), vec![id(3)]);
+    for blank in ["", "   ", ".*", " - / _ . "] {
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                text: Some(blank.into()),
+                ..by_author(&ns)
+            },
+        )
+        .await;
+        assert_eq!(page, own, "text {blank:?} has no tokens");
+    }
+
+    // Tokens are compared on their first 100 characters.
+    let long = catalog_model(&ns, &"b".repeat(150));
+    upsert(store.as_ref(), std::slice::from_ref(&long)).await;
+    for (text, found) in [
+        ("b".repeat(150), true),
+        ("b".repeat(100), true),
+        (format!("{}c", "b".repeat(120)), true),
+        (format!("{}c", "b".repeat(99)), false),
+    ] {
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                text: Some(format!("{text} {ns}")),
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        let expected = if found { vec![long.id.clone()] } else { vec![] };
+        assert_eq!(
+            page_ids(&page),
+            expected,
+            "a {}-character token",
+            text.len()
+        );
+    }
+}
+
+pub async fn catalog_text_special_characters_are_inert(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let models = text_models(&ns);
+    upsert(store.as_ref(), &models).await;
+    let weird = CatalogModel {
+        id: format!("{ns}/weird.*(model)$[x]"),
+        tags: vec!["{\"$ne\":null}".into(), "' OR 1=1 --".into()],
+        ..catalog_model(&ns, "unused")
+    };
+    upsert(store.as_ref(), std::slice::from_ref(&weird)).await;
+    assert_eq!(
+        store.catalog_model(&weird.id).await.expect("get"),
+        Some(weird.clone()),
+        "an id full of operators is stored and found literally"
+    );
+    for probe in [
+        ".*", "^", "$", "(", "'", "\"", "*", "%", "_", "\\", "[x]", "$where",
+    ] {
+        assert_eq!(
+            store.catalog_model(probe).await.expect("get"),
+            None,
+            "id {probe:?}"
+        );
+    }
+    let count = |text: String| {
+        let store = store.clone();
+        async move {
+            search(
+                store.as_ref(),
+                CatalogQuery {
+                    text: Some(text),
+                    limit: 100,
+                    ..CatalogQuery::default()
+                },
+            )
+            .await
+        }
+    };
+    let mini = sorted_ids(&count(format!("mini {ns}")).await);
+    assert_eq!(mini.len(), 3);
+    let mut all_six: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    all_six.push(weird.id.clone());
+    all_six.sort();
+    // Operators are separators: these are the token lists [mini, ns], [ns] and so on.
+    for (text, expected) in [
+        (format!(".*mini$ {ns}"), mini.clone()),
+        (format!("(mini) \"{ns}\""), mini.clone()),
+        (format!("^mini* '{ns}'"), mini.clone()),
+        (format!("mini\\ {ns}\\"), mini.clone()),
+        (format!("mini\" OR \"1 {ns}"), vec![]),
+        (format!("{ns}*"), all_six.clone()),
+        (format!("* {ns} *"), all_six.clone()),
+        (format!("{ns} NEAR(mini"), vec![]),
+        (format!("{ns} AND"), vec![]),
+        (format!("{ns} OR mini"), vec![]),
+        (format!("{ns} NOT"), vec![]),
+        (format!("{ns} tokens:mini"), vec![]),
+        (format!("{{\"$regex\": \".*\"}} {ns}"), vec![]),
+        (format!("{{\"$ne\":null}} {ns}"), vec![weird.id.clone()]),
+        (format!("' OR 1=1 -- {ns}"), vec![weird.id.clone()]),
+        (format!("weird.*(model)$ {ns}"), vec![weird.id.clone()]),
+        (format!("{ns} [x]"), vec![weird.id.clone()]),
+        (format!("{ns} {}", "a".repeat(5000)), vec![]),
+    ] {
+        assert_eq!(
+            sorted_ids(&count(text.clone()).await),
+            expected,
+            "text {text:?}"
+        );
+    }
+    for text in [
+        "*", "\"", "'", "(", ")", "NEAR", "AND", "OR", "-", "^", "$", "\\", "\0", ":",
+    ] {
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                text: Some(text.into()),
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        assert!(page.items.len() <= 20, "text {text:?} is harmless");
+    }
+    // Literal values of filters are never operators.
+    for value in ["{\"$ne\":null}", ".*", "' OR 1=1 --", "$where", "%", "*"] {
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                task: Some(value.into()),
+                library: Some(value.into()),
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(page.total, 0, "filter value {value:?} matches literally");
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                author: Some(value.into()),
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(page.total, 0, "author {value:?} matches literally");
+        let page = search(
+            store.as_ref(),
+            CatalogQuery {
+                language: Some(value.into()),
+                license: Some(value.into()),
+                ..CatalogQuery::default()
+            },
+        )
+        .await;
+        assert_eq!(page.total, 0, "language {value:?} matches literally");
+    }
+    let tagged = search(
+        store.as_ref(),
+        CatalogQuery {
+            tags: vec!["{\"$ne\":null}".into()],
+            ..by_author(&ns)
+        },
+    )
+    .await;
+    assert_eq!(
+        page_ids(&tagged),
+        vec![weird.id.clone()],
+        "a tag matches literally"
+    );
+    let count_before = store.catalog_count().await.expect("count");
+    for probe in [".*", "*", "%", "{\"$ne\":null}", ""] {
+        assert!(
+            !store.delete_catalog_model(probe).await.expect("delete"),
+            "delete {probe:?} deletes nothing"
+        );
+    }
+    assert_eq!(store.catalog_count().await.expect("count"), count_before);
+}
+
+/// The models of the filter cases, by author `ns`.
+fn filter_models(ns: &str) -> Vec<CatalogModel> {
+    vec![
+        CatalogModel {
+            task: Some("text-classification".into()),
+            library: Some("transformers".into()),
+            license: Some("apache-2.0".into()),
+            languages: vec!["en".into(), "fr".into()],
+            tags: vec!["x".into(), "y".into()],
+            gated: "false".into(),
+            ..catalog_model(ns, "m1")
+        },
+        CatalogModel {
+            task: Some("text-classification".into()),
+            library: Some("sentence-transformers".into()),
+            license: Some("mit".into()),
+            languages: vec!["en".into()],
+            tags: vec!["x".into()],
+            gated: "auto".into(),
+            ..catalog_model(ns, "m2")
+        },
+        CatalogModel {
+            task: Some("fill-mask".into()),
+            library: Some("transformers".into()),
+            license: None,
+            languages: vec![],
+            tags: vec!["y".into(), "z".into()],
+            gated: "manual".into(),
+            ..catalog_model(ns, "m3")
+        },
+        CatalogModel {
+            task: None,
+            library: None,
+            license: Some("apache-2.0".into()),
+            languages: vec!["de".into(), "en".into(), "en".into()],
+            tags: vec!["x".into(), "y".into(), "z".into(), "x".into()],
+            gated: "False".into(),
+            ..catalog_model(ns, "m4")
+        },
+    ]
+}
+
+pub async fn catalog_filters_alone_and_combined(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let other = catalog_ns();
+    let models = filter_models(&ns);
+    upsert(store.as_ref(), &models).await;
+    let foreign = CatalogModel {
+        task: Some("text-classification".into()),
+        tags: vec!["x".into()],
+        ..catalog_model(&other, "m5")
+    };
+    upsert(store.as_ref(), std::slice::from_ref(&foreign)).await;
+    let ids = |which: &[usize]| -> Vec<String> {
+        let mut v: Vec<String> = which.iter().map(|i| models[*i].id.clone()).collect();
+        v.sort();
+        v
+    };
+    let mine = by_author(&ns);
+    let cases: Vec<(&str, CatalogQuery, Vec<String>)> = vec![
+        ("author only", mine.clone(), ids(&[0, 1, 2, 3])),
+        (
+            "author in another case",
+            CatalogQuery {
+                author: Some(ns.to_uppercase()),
+                ..mine.clone()
+            },
+            ids(&[0, 1, 2, 3]),
+        ),
+        (
+            "task",
+            CatalogQuery {
+                task: Some("text-classification".into()),
+                ..mine.clone()
+            },
+            ids(&[0, 1]),
+        ),
+        (
+            "task is case-sensitive",
+            CatalogQuery {
+                task: Some("Text-Classification".into()),
+                ..mine.clone()
+            },
+            vec![],
+        ),
+        (
+            "library",
+            CatalogQuery {
+                library: Some("transformers".into()),
+                ..mine.clone()
+            },
+            ids(&[0, 2]),
+        ),
+        (
+            "license",
+            CatalogQuery {
+                license: Some("apache-2.0".into()),
+                ..mine.clone()
+            },
+            ids(&[0, 3]),
+        ),
+        (
+            "language",
+            CatalogQuery {
+                language: Some("en".into()),
+                ..mine.clone()
+            },
+            ids(&[0, 1, 3]),
+        ),
+        (
+            "another language",
+            CatalogQuery {
+                language: Some("de".into()),
+                ..mine.clone()
+            },
+            ids(&[3]),
+        ),
+        (
+            "one tag",
+            CatalogQuery {
+                tags: vec!["x".into()],
+                ..mine.clone()
+            },
+            ids(&[0, 1, 3]),
+        ),
+        (
+            "two tags, all must match",
+            CatalogQuery {
+                tags: vec!["x".into(), "y".into()],
+                ..mine.clone()
+            },
+            ids(&[0, 3]),
+        ),
+        (
+            "three tags",
+            CatalogQuery {
+                tags: vec!["z".into(), "y".into(), "x".into()],
+                ..mine.clone()
+            },
+            ids(&[3]),
+        ),
+        (
+            "a repeated tag",
+            CatalogQuery {
+                tags: vec!["y".into(), "y".into()],
+                ..mine.clone()
+            },
+            ids(&[0, 2, 3]),
+        ),
+        (
+            "a tag nobody has",
+            CatalogQuery {
+                tags: vec!["x".into(), "nope".into()],
+                ..mine.clone()
+            },
+            vec![],
+        ),
+        (
+            "not gated",
+            CatalogQuery {
+                gated: Some(false),
+                ..mine.clone()
+            },
+            ids(&[0, 3]),
+        ),
+        (
+            "gated",
+            CatalogQuery {
+                gated: Some(true),
+                ..mine.clone()
+            },
+            ids(&[1, 2]),
+        ),
+        (
+            "everything at once",
+            CatalogQuery {
+                task: Some("text-classification".into()),
+                library: Some("transformers".into()),
+                license: Some("apache-2.0".into()),
+                language: Some("en".into()),
+                tags: vec!["x".into()],
+                gated: Some(false),
+                text: Some("m1".into()),
+                ..mine.clone()
+            },
+            ids(&[0]),
+        ),
+        (
+            "combined, nothing left",
+            CatalogQuery {
+                task: Some("fill-mask".into()),
+                gated: Some(false),
+                ..mine.clone()
+            },
+            vec![],
+        ),
+        (
+            "blank filters are no filters",
+            CatalogQuery {
+                task: Some(String::new()),
+                library: Some(String::new()),
+                language: Some(String::new()),
+                tags: vec![String::new()],
+                ..mine.clone()
+            },
+            ids(&[0, 1, 2, 3]),
+        ),
+        (
+            "the other author",
+            by_author(&other),
+            vec![foreign.id.clone()],
+        ),
+        (
+            "text and filter across authors",
+            CatalogQuery {
+                text: Some(format!("{ns} {other}")),
+                limit: 100,
+                ..CatalogQuery::default()
+            },
+            vec![],
+        ),
+    ];
+    for (what, query, expected) in cases {
+        let page = search(store.as_ref(), query).await;
+        assert_eq!(sorted_ids(&page), expected, "{what}");
+        assert_eq!(page.total, expected.len() as u64, "total of {what}");
+    }
+}
+
+/// The reference order of [`CatalogQuery`]: key, then lowercased id the opposite way.
+fn expected_order(models: &[CatalogModel], sort: CatalogSort, descending: bool) -> Vec<String> {
+    let mut sorted = models.to_vec();
+    sorted.sort_by(|a, b| {
+        let key = match sort {
+            CatalogSort::Downloads => a.downloads.cmp(&b.downloads),
+            CatalogSort::Likes => a.likes.cmp(&b.likes),
+            CatalogSort::Trending => a.trending_score.total_cmp(&b.trending_score),
+            CatalogSort::Updated => a.updated_at.cmp(&b.updated_at),
+            CatalogSort::Created => a.created_at.cmp(&b.created_at),
+        };
+        let ids = a.id.to_lowercase().cmp(&b.id.to_lowercase());
+        if descending {
+            key.reverse().then(ids)
+        } else {
+            key.then(ids.reverse())
+        }
+    });
+    sorted.into_iter().map(|m| m.id).collect()
+}
+
+pub async fn catalog_sorts_with_id_tie_break(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let t = |s: i64| Some(at_ms(1_700_000_000_000 + s * 1000));
+    // name, downloads, likes, trending, created_at, updated_at
+    type Row = (
+        &'static str,
+        i64,
+        i64,
+        f64,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: [Row; 7] = [
+        ("b-model", 10, 5, 1.5, t(1), t(9)),
+        ("A-model", 10, 5, 1.5, t(1), None),
+        ("c-model", 30, 1, -2.0, None, t(3)),
+        ("D-model", 20, 9, 100.25, t(5), t(3)),
+        ("e-model", 0, 9, 0.0, t(2), None),
+        ("f-model", 20, 0, 1.5, t(5), t(1)),
+        ("G", 10, 5, 0.5, None, t(9)),
+    ];
+    let models: Vec<CatalogModel> = rows
+        .iter()
+        .map(
+            |(name, downloads, likes, trending, created, updated)| CatalogModel {
+                downloads: *downloads,
+                likes: *likes,
+                trending_score: *trending,
+                created_at: *created,
+                updated_at: *updated,
+                ..catalog_model(&ns, name)
+            },
+        )
+        .collect();
+    upsert(store.as_ref(), &models).await;
+    for sort in CatalogSort::ALL {
+        let mut descending_list = Vec::new();
+        for descending in [true, false] {
+            let page = search(
+                store.as_ref(),
+                CatalogQuery {
+                    sort,
+                    descending,
+                    ..by_author(&ns)
+                },
+            )
+            .await;
+            let expected = expected_order(&models, sort, descending);
+            assert_eq!(
+                page_ids(&page),
+                expected,
+                "sort {sort:?} descending={descending}"
+            );
+            if descending {
+                descending_list = expected;
+            } else {
+                descending_list.reverse();
+                assert_eq!(
+                    page_ids(&page),
+                    descending_list,
+                    "ascending is the reverse of descending ({sort:?})"
+                );
+            }
+            // The same order with a text condition (another code path on some adapters).
+            let texted = search(
+                store.as_ref(),
+                CatalogQuery {
+                    sort,
+                    descending,
+                    text: Some(ns.clone()),
+                    limit: 100,
+                    ..CatalogQuery::default()
+                },
+            )
+            .await;
+            assert_eq!(page_ids(&texted), page_ids(&page), "{sort:?} with text");
+        }
+    }
+    let default = search(store.as_ref(), by_author(&ns)).await;
+    assert_eq!(
+        page_ids(&default),
+        expected_order(&models, CatalogSort::Downloads, true),
+        "the default order is downloads, descending"
+    );
+    assert_eq!(CatalogQuery::default().limit, 20);
+    for sort in CatalogSort::ALL {
+        assert_eq!(CatalogSort::parse(sort.as_str()), Some(sort));
+    }
+}
+
+pub async fn catalog_pagination_and_totals(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let models: Vec<CatalogModel> = (0..7)
+        .map(|i| CatalogModel {
+            downloads: 100 - i,
+            task: Some("fill-mask".into()),
+            ..catalog_model(&ns, &format!("page-{i}"))
+        })
+        .collect();
+    upsert(store.as_ref(), &models).await;
+    let all: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    for query in [
+        by_author(&ns),
+        CatalogQuery {
+            text: Some(format!("page {ns}")),
+            ..CatalogQuery::default()
+        },
+    ] {
+        let page = |offset: u32, limit: u32| {
+            let store = store.clone();
+            let query = CatalogQuery {
+                offset,
+                limit,
+                ..query.clone()
+            };
+            async move { search(store.as_ref(), query).await }
+        };
+        let mut collected = Vec::new();
+        for (offset, expected_len) in [(0, 3), (3, 3), (6, 1)] {
+            let p = page(offset, 3).await;
+            assert_eq!(p.total, 7, "the total does not depend on the page");
+            assert_eq!(p.items.len(), expected_len, "page at {offset}");
+            assert_eq!(
+                facet(&p.facets.tasks),
+                vec![("fill-mask", 7)],
+                "facets do not depend on the page"
+            );
+            collected.extend(page_ids(&p));
+        }
+        assert_eq!(collected, all, "pages concatenate to the full list");
+        for offset in [7, 8, 1000, u32::MAX] {
+            let p = page(offset, 3).await;
+            assert!(p.items.is_empty(), "offset {offset} is past the end");
+            assert_eq!(p.total, 7, "offset {offset} keeps the total");
+            assert_eq!(facet(&p.facets.tasks), vec![("fill-mask", 7)]);
+        }
+        let none = page(0, 0).await;
+        assert!(none.items.is_empty(), "limit 0 returns no items");
+        assert_eq!(none.total, 7, "limit 0 still counts");
+        assert_eq!(page(2, 100).await.items.len(), 5);
+        assert_eq!(page_ids(&page(5, u32::MAX).await), all[5..].to_vec());
+    }
+}
+
+pub async fn catalog_facets_follow_the_query(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let models = filter_models(&ns);
+    upsert(store.as_ref(), &models).await;
+    let all = search(store.as_ref(), by_author(&ns)).await;
+    assert_eq!(all.total, 4);
+    assert_eq!(
+        facet(&all.facets.tasks),
+        vec![("text-classification", 2), ("fill-mask", 1)],
+        "count descending; a model without task is not counted"
+    );
+    assert_eq!(
+        facet(&all.facets.libraries),
+        vec![("transformers", 2), ("sentence-transformers", 1)]
+    );
+    assert_eq!(
+        facet(&all.facets.licenses),
+        vec![("apache-2.0", 2), ("mit", 1)]
+    );
+    assert_eq!(
+        facet(&all.facets.languages),
+        vec![("en", 3), ("de", 1), ("fr", 1)],
+        "ties by value; a repeated language counts once per model"
+    );
+    let narrowed = search(
+        store.as_ref(),
+        CatalogQuery {
+            tags: vec!["y".into()],
+            ..by_author(&ns)
+        },
+    )
+    .await;
+    assert_eq!(narrowed.total, 3);
+    assert_eq!(
+        facet(&narrowed.facets.tasks),
+        vec![("fill-mask", 1), ("text-classification", 1)],
+        "facets count the matched models only"
+    );
+    assert_eq!(
+        facet(&narrowed.facets.languages),
+        vec![("en", 2), ("de", 1), ("fr", 1)]
+    );
+    let by_text = search(
+        store.as_ref(),
+        CatalogQuery {
+            text: Some(format!("m2 {ns}")),
+            ..CatalogQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(by_text.total, 1);
+    assert_eq!(
+        facet(&by_text.facets.libraries),
+        vec![("sentence-transformers", 1)]
+    );
+    // With a facet filter, that facet has one value holding every model that has one.
+    let filtered = search(
+        store.as_ref(),
+        CatalogQuery {
+            task: Some("text-classification".into()),
+            ..by_author(&ns)
+        },
+    )
+    .await;
+    assert_eq!(
+        facet(&filtered.facets.tasks),
+        vec![("text-classification", filtered.total)]
+    );
+    let nothing = search(
+        store.as_ref(),
+        CatalogQuery {
+            tags: vec!["nope".into()],
+            ..by_author(&ns)
+        },
+    )
+    .await;
+    assert_eq!(nothing.total, 0);
+    assert_eq!(
+        nothing.facets,
+        Facets::default(),
+        "no models, no facet values"
+    );
+
+    // At most 50 values per facet, count descending then value.
+    let many: Vec<CatalogModel> = (0..55)
+        .map(|i| CatalogModel {
+            library: Some(format!("lib-{:02}", 54 - i)),
+            task: Some(if i < 3 { "rare" } else { "common" }.into()),
+            ..catalog_model(&format!("{ns}x"), &format!("many-{i}"))
+        })
+        .collect();
+    let mut extra = many[0].clone();
+    extra.id = format!("{ns}x/many-extra");
+    upsert(store.as_ref(), &many).await;
+    upsert(store.as_ref(), &[extra]).await;
+    let capped = search(store.as_ref(), by_author(&format!("{ns}x"))).await;
+    assert_eq!(capped.total, 56);
+    assert_eq!(capped.facets.libraries.len(), Facets::MAX_VALUES);
+    assert_eq!(
+        capped.facets.libraries[0],
+        FacetCount {
+            value: "lib-54".into(),
+            count: 2
+        }
+    );
+    let rest: Vec<&str> = capped.facets.libraries[1..]
+        .iter()
+        .map(|f| f.value.as_str())
+        .collect();
+    let expected: Vec<String> = (0..49).map(|i| format!("lib-{i:02}")).collect();
+    assert_eq!(rest, expected, "ties ordered by value, the rest cut off");
+    assert_eq!(
+        facet(&capped.facets.tasks),
+        vec![("common", 52), ("rare", 4)]
+    );
+    for m in &many {
+        assert!(store.delete_catalog_model(&m.id).await.expect("delete"));
+    }
+    assert!(
+        store
+            .delete_catalog_model(&format!("{ns}x/many-extra"))
+            .await
+            .expect("delete")
+    );
+}
+
+/// Checks the unfiltered page against filtered counts, whatever the catalog holds.
+async fn check_unfiltered_consistency(store: &dyn Store) -> CatalogPage {
+    let everything = search(store, CatalogQuery::default()).await;
+    assert_eq!(
+        everything.total,
+        store.catalog_count().await.expect("count"),
+        "the unfiltered total is the catalog size"
+    );
+    let filtered = |f: &FacetCount, which: &str| match which {
+        "task" => CatalogQuery {
+            task: Some(f.value.clone()),
+            limit: 0,
+            ..CatalogQuery::default()
+        },
+        "library" => CatalogQuery {
+            library: Some(f.value.clone()),
+            limit: 0,
+            ..CatalogQuery::default()
+        },
+        "license" => CatalogQuery {
+            license: Some(f.value.clone()),
+            limit: 0,
+            ..CatalogQuery::default()
+        },
+        _ => CatalogQuery {
+            language: Some(f.value.clone()),
+            limit: 0,
+            ..CatalogQuery::default()
+        },
+    };
+    let facets = &everything.facets;
+    for (which, list) in [
+        ("task", &facets.tasks),
+        ("library", &facets.libraries),
+        ("license", &facets.licenses),
+        ("language", &facets.languages),
+    ] {
+        assert!(list.len() <= Facets::MAX_VALUES);
+        assert!(
+            list.windows(2).all(|w| w[0].count > w[1].count
+                || (w[0].count == w[1].count && w[0].value < w[1].value)),
+            "{which} facet order"
+        );
+        for f in list {
+            let page = search(store, filtered(f, which)).await;
+            assert_eq!(
+                page.total, f.count,
+                "unfiltered {which} count of {:?} matches a search by it",
+                f.value
+            );
+        }
+    }
+    for sort in CatalogSort::ALL {
+        for descending in [true, false] {
+            let page = search(
+                store,
+                CatalogQuery {
+                    sort,
+                    descending,
+                    limit: 60,
+                    ..CatalogQuery::default()
+                },
+            )
+            .await;
+            let ids = page_ids(&page);
+            assert_eq!(
+                expected_order(&page.items, sort, descending),
+                ids,
+                "unfiltered page order, {sort:?} descending={descending}"
+            );
+        }
+    }
+    everything
+}
+
+pub async fn catalog_unfiltered_search(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let before = check_unfiltered_consistency(store.as_ref()).await;
+    let task = format!("task-{ns}");
+    let language = format!("lang-{ns}");
+    let models: Vec<CatalogModel> = (0..3)
+        .map(|i| CatalogModel {
+            task: Some(task.clone()),
+            license: Some(format!("license-{ns}")),
+            languages: vec![language.clone(), language.clone()],
+            downloads: i64::MAX - i,
+            ..catalog_model(&ns, &format!("u{i}"))
+        })
+        .collect();
+    upsert(store.as_ref(), &models).await;
+    let after = check_unfiltered_consistency(store.as_ref()).await;
+    assert_eq!(after.total, before.total + 3);
+    assert_eq!(
+        page_ids(&after)[..3].to_vec(),
+        models.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+        "the most downloaded models come first"
+    );
+    let count_of = |page: &CatalogPage, value: &str| {
+        page.facets
+            .tasks
+            .iter()
+            .chain(&page.facets.languages)
+            .chain(&page.facets.licenses)
+            .find(|f| f.value == value)
+            .map(|f| f.count)
+    };
+    assert_eq!(count_of(&after, &task), Some(3));
+    assert_eq!(count_of(&after, &language), Some(3), "once per model");
+
+    let moved = CatalogModel {
+        task: Some(format!("moved-{ns}")),
+        languages: vec![],
+        ..models[0].clone()
+    };
+    upsert(store.as_ref(), &[moved]).await;
+    let updated = check_unfiltered_consistency(store.as_ref()).await;
+    assert_eq!(
+        count_of(&updated, &task),
+        Some(2),
+        "an update moves the count"
+    );
+    assert_eq!(count_of(&updated, &format!("moved-{ns}")), Some(1));
+    assert_eq!(count_of(&updated, &language), Some(2));
+
+    for m in &models {
+        assert!(store.delete_catalog_model(&m.id).await.expect("delete"));
+    }
+    let cleaned = check_unfiltered_consistency(store.as_ref()).await;
+    assert_eq!(cleaned.total, before.total);
+    for value in [
+        task,
+        language,
+        format!("moved-{ns}"),
+        format!("license-{ns}"),
+    ] {
+        assert_eq!(count_of(&cleaned, &value), None, "{value} is gone");
+    }
+    let past = search(
+        store.as_ref(),
+        CatalogQuery {
+            offset: u32::try_from(cleaned.total).unwrap_or(u32::MAX),
+            ..CatalogQuery::default()
+        },
+    )
+    .await;
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, cleaned.total);
+}
+
+pub async fn catalog_revision_and_delete(store: Arc<dyn Store>) {
+    let ns = catalog_ns();
+    let revision = || {
+        let store = store.clone();
+        async move { store.catalog_revision().await.expect("catalog_revision") }
+    };
+    let r0 = revision().await;
+    let model = CatalogModel {
+        tags: vec!["deletable".into()],
+        task: Some(format!("task-{ns}")),
+        ..catalog_model(&ns, "Gone-Soon")
+    };
+    upsert(store.as_ref(), std::slice::from_ref(&model)).await;
+    let r1 = revision().await;
+    assert!(r1 > r0, "an insert increases the revision");
+
+    store.catalog_model(&model.id).await.expect("get");
+    search(store.as_ref(), by_author(&ns)).await;
+    store.catalog_count().await.expect("count");
+    assert_eq!(revision().await, r1, "reads leave the revision");
+    assert_eq!(revision().await, r1, "reading the revision leaves it");
+    upsert(store.as_ref(), std::slice::from_ref(&model)).await;
+    assert_eq!(revision().await, r1, "a no-op upsert leaves the revision");
+    upsert(store.as_ref(), &[]).await;
+    assert_eq!(revision().await, r1);
+
+    let liked = CatalogModel {
+        likes: 1,
+        ..model.clone()
+    };
+    upsert(store.as_ref(), &[liked]).await;
+    let r2 = revision().await;
+    assert!(r2 > r1, "an update increases the revision");
+
+    let count = store.catalog_count().await.expect("count");
+    assert!(
+        !store
+            .delete_catalog_model(&format!("{ns}/other"))
+            .await
+            .expect("delete")
+    );
+    assert_eq!(revision().await, r2, "deleting nothing leaves the revision");
+    assert!(
+        store
+            .delete_catalog_model(&model.id.to_uppercase())
+            .await
+            .expect("delete"),
+        "delete is case-insensitive"
+    );
+    let r3 = revision().await;
+    assert!(r3 > r2, "a delete increases the revision");
+    assert_eq!(store.catalog_count().await.expect("count"), count - 1);
+    assert_eq!(store.catalog_model(&model.id).await.expect("get"), None);
+    assert!(
+        !store.delete_catalog_model(&model.id).await.expect("delete"),
+        "a second delete is false"
+    );
+    assert_eq!(revision().await, r3);
+    for query in [
+        by_author(&ns),
+        CatalogQuery {
+            text: Some(format!("gone {ns}")),
+            ..CatalogQuery::default()
+        },
+        CatalogQuery {
+            tags: vec!["deletable".into()],
+            ..by_author(&ns)
+        },
+        CatalogQuery {
+            task: Some(format!("task-{ns}")),
+            ..CatalogQuery::default()
+        },
+    ] {
+        let page = search(store.as_ref(), query.clone()).await;
+        assert_eq!(page.total, 0, "a deleted model is not found by {query:?}");
+        assert_eq!(page.facets, Facets::default());
+    }
+    assert_eq!(
+        upsert(store.as_ref(), std::slice::from_ref(&model)).await,
+        UpsertCounts {
+            inserted: 1,
+            updated: 0
+        },
+        "a deleted id can be inserted again"
+    );
+    assert!(revision().await > r3);
+    let found = search(
+        store.as_ref(),
+        CatalogQuery {
+            text: Some(format!("gone {ns}")),
+            ..CatalogQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(page_ids(&found), vec![model.id.clone()], "and found again");
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         /// Every case, by name.
@@ -2759,6 +4101,16 @@ cases!(
     delete_user_removes_teams_and_keys,
     team_injection_inputs_are_literal,
     ping_and_backend,
+    catalog_upsert_counts_and_round_trip,
+    catalog_get_by_id_case_insensitive,
+    catalog_text_search_tokens_and_prefixes,
+    catalog_text_special_characters_are_inert,
+    catalog_filters_alone_and_combined,
+    catalog_sorts_with_id_tie_break,
+    catalog_pagination_and_totals,
+    catalog_facets_follow_the_query,
+    catalog_unfiltered_search,
+    catalog_revision_and_delete,
 );
 
 /// Runs every case in turn (each in its own task, so one failure does not stop the rest),

@@ -15,7 +15,19 @@
 //!   `Conflict` carries one of the [`conflict`] messages;
 //! - names, slugs, scopes and other free text are stored and compared exactly as given:
 //!   validating or lowercasing them (slugs especially) is the caller's job.
+//!
+//! The model catalog ([`CatalogRepo`]) is the exception to the UUID rule: its records are
+//! keyed by the Hub id (`owner/name`), matched case-insensitively. Its search semantics
+//! ([`CatalogQuery`], [`Facets`]) are computed the same way on both adapters: tokens and
+//! orderings are derived in shared code, and the conformance suite compares them.
+//! On SQLite, searches use an FTS5 index, side tables for tags and languages and one index
+//! per filter and sort key; the facet counts of the unfiltered catalog are maintained in
+//! the writing transaction (`cargo run --release --example catalog_bench -p hfb-store`
+//! measures it at 100,000 models). On MongoDB, text goes through a `search_tokens` array
+//! with anchored prefix regexes (text indexes are not portable) and facets through
+//! `$match` + `$group` aggregations.
 
+mod catalog;
 mod error;
 mod mongo;
 mod sqlite;
@@ -28,6 +40,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 pub use error::StoreError;
 pub use mongo::MongoStore;
@@ -492,9 +505,280 @@ pub trait ApiKeyRepo: Send + Sync {
     ) -> Result<u64>;
 }
 
+/// Where a catalog entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CatalogSource {
+    /// Copied from a Hugging Face Hub listing by the sync job.
+    Synced,
+    /// Added by hand from a Hub id or an export.
+    Imported,
+    /// A model that exists only on this platform.
+    Local,
+}
+
+impl CatalogSource {
+    /// Every source.
+    pub const ALL: [Self; 3] = [Self::Synced, Self::Imported, Self::Local];
+
+    /// The stored and serialized form: "synced", "imported" or "local".
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Synced => "synced",
+            Self::Imported => "imported",
+            Self::Local => "local",
+        }
+    }
+
+    /// Parses the form of [`CatalogSource::as_str`] (exactly).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for CatalogSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One file of a model repository (the Hub's `siblings[]`: `rfilename`, `size`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelFile {
+    pub path: String,
+    pub size: Option<i64>,
+}
+
+/// One model of the catalog: the Hub's model entry, flattened.
+///
+/// Stored as given, except that the store normalizes what it cannot keep exactly (so a
+/// read returns what a later read returns): timestamps are truncated to milliseconds, a
+/// non-finite or negative-zero `trending_score` becomes 0, and `card_data: Some(Null)`
+/// becomes `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogModel {
+    /// `owner/name`, or `name` for legacy canonical models. Unique case-insensitively: an
+    /// upsert of `Org/Model` replaces `org/model` (and keeps the new spelling).
+    pub id: String,
+    pub author: Option<String>,
+    /// The Hub's `pipeline_tag`.
+    pub task: Option<String>,
+    /// The Hub's `library_name`.
+    pub library: Option<String>,
+    pub languages: Vec<String>,
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+    /// Last 30 days.
+    pub downloads: i64,
+    pub downloads_all_time: Option<i64>,
+    pub likes: i64,
+    pub trending_score: f64,
+    pub created_at: Option<DateTime<Utc>>,
+    /// The Hub's `lastModified`.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// `"false"`, `"auto"` or `"manual"`; see [`CatalogModel::is_gated`].
+    pub gated: String,
+    pub private: bool,
+    pub sha: Option<String>,
+    pub files: Vec<ModelFile>,
+    /// The card's YAML front matter as JSON.
+    pub card_data: Option<serde_json::Value>,
+    pub source: CatalogSource,
+    pub synced_at: DateTime<Utc>,
+}
+
+impl CatalogModel {
+    /// True unless `gated` is `"false"` (any case) or empty: what [`CatalogQuery::gated`]
+    /// filters on.
+    #[must_use]
+    pub fn is_gated(&self) -> bool {
+        !(self.gated.is_empty() || self.gated.eq_ignore_ascii_case("false"))
+    }
+}
+
+/// The sort keys of [`CatalogQuery`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum CatalogSort {
+    #[default]
+    Downloads,
+    Likes,
+    /// `trending_score`.
+    Trending,
+    /// `updated_at` (the Hub's `lastModified`).
+    Updated,
+    /// `created_at`.
+    Created,
+}
+
+impl CatalogSort {
+    /// Every sort key.
+    pub const ALL: [Self; 5] = [
+        Self::Downloads,
+        Self::Likes,
+        Self::Trending,
+        Self::Updated,
+        Self::Created,
+    ];
+
+    /// The Hub's name of the key (`sort=` of `GET /api/models`): "downloads", "likes",
+    /// "trendingScore", "lastModified" or "createdAt".
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Downloads => "downloads",
+            Self::Likes => "likes",
+            Self::Trending => "trendingScore",
+            Self::Updated => "lastModified",
+            Self::Created => "createdAt",
+        }
+    }
+
+    /// Parses the form of [`CatalogSort::as_str`] (exactly).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// A catalog search: free text, filters, a sort and a page.
+///
+/// - `text`: case-insensitive. It is split into tokens on every non-alphanumeric
+///   character (so `.*$()"'^` and the like are separators, never syntax), and every token
+///   must match, exactly or as a prefix, a token of the model's id, author or tags (split
+///   the same way: `mini` finds `all-MiniLM-L6-v2`, `sentence-trans` finds
+///   `sentence-transformers/...`). No tokens (`None`, empty, only punctuation): no text
+///   condition. Tokens past the first [`CatalogQuery::MAX_TEXT_TOKENS`] distinct ones are
+///   ignored, and tokens (of queries and models alike) are compared on their first 100
+///   characters.
+/// - `task`, `library`, `language`, `license`, `tags`: exact, case-sensitive matches (a
+///   model matches `language` when it is one of its `languages`; it must have every one of
+///   `tags`). `author`: matches `author` case-insensitively. `None`/empty: no condition.
+/// - `gated`: `Some(false)` only models that are not gated, `Some(true)` only gated ones
+///   ([`CatalogModel::is_gated`]).
+/// - order: by `sort`; ties by id (compared lowercase, byte order), ascending when
+///   `descending`. An ascending list is exactly the reverse of the descending one: a
+///   missing `created_at`/`updated_at` comes last in descending order, first in ascending.
+/// - page: `offset` then at most `limit` items (capped at [`CatalogQuery::MAX_LIMIT`]).
+///
+/// Private models are returned like any other: visibility is the caller's job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogQuery {
+    pub text: Option<String>,
+    pub task: Option<String>,
+    pub library: Option<String>,
+    pub language: Option<String>,
+    pub license: Option<String>,
+    pub author: Option<String>,
+    /// All must match.
+    pub tags: Vec<String>,
+    pub gated: Option<bool>,
+    pub sort: CatalogSort,
+    pub descending: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl CatalogQuery {
+    /// The largest page [`CatalogRepo::search_catalog`] returns (the Hub's own maximum).
+    pub const MAX_LIMIT: u32 = 1000;
+    /// How many distinct text tokens are honoured.
+    pub const MAX_TEXT_TOKENS: usize = 32;
+}
+
+impl Default for CatalogQuery {
+    /// Everything, most downloaded first, 20 per page.
+    fn default() -> Self {
+        Self {
+            text: None,
+            task: None,
+            library: None,
+            language: None,
+            license: None,
+            author: None,
+            tags: Vec::new(),
+            gated: None,
+            sort: CatalogSort::Downloads,
+            descending: true,
+            limit: 20,
+            offset: 0,
+        }
+    }
+}
+
+/// How many models of the matched set have one value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Counts by value over the models a query matches: the text and every filter apply, the
+/// page does not. This is the simple, predictable semantic: a facet does not ignore its own
+/// filter (with `task` set, `tasks` holds that one value with the total), and counts always
+/// describe the result set shown. Each list is sorted by count descending, then value (byte
+/// order), holds at most [`Facets::MAX_VALUES`] entries and leaves out models without a
+/// value (`task: None`...). A model counts once per distinct language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub tasks: Vec<FacetCount>,
+    pub libraries: Vec<FacetCount>,
+    pub licenses: Vec<FacetCount>,
+    pub languages: Vec<FacetCount>,
+}
+
+impl Facets {
+    /// The length limit of each list.
+    pub const MAX_VALUES: usize = 50;
+}
+
+/// One page of a catalog search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogPage {
+    pub items: Vec<CatalogModel>,
+    /// How many models match, whatever the page.
+    pub total: u64,
+    pub facets: Facets,
+}
+
+/// What [`CatalogRepo::upsert_models`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct UpsertCounts {
+    /// Models whose id (case-insensitively) was new.
+    pub inserted: u64,
+    /// Existing models that differed from the given version and were replaced.
+    pub updated: u64,
+}
+
+/// The model catalog: the synced copy of the Hub's listing plus imported and local models.
+#[async_trait]
+pub trait CatalogRepo: Send + Sync {
+    /// Inserts or replaces models by id (case-insensitively). One transaction on SQLite;
+    /// bulk writes on MongoDB (each model is replaced atomically, the batch is not).
+    /// Idempotent: a model identical to the stored one is counted in neither field and
+    /// not written. When one id appears more than once, the last one wins and it counts
+    /// once. Increases [`CatalogRepo::catalog_revision`] when anything changed.
+    async fn upsert_models(&self, models: &[CatalogModel]) -> Result<UpsertCounts>;
+    /// One model by id, case-insensitively.
+    async fn catalog_model(&self, id: &str) -> Result<Option<CatalogModel>>;
+    /// Searches; see [`CatalogQuery`] for the semantics and [`Facets`] for the counts.
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<CatalogPage>;
+    /// How many models the catalog holds.
+    async fn catalog_count(&self) -> Result<u64>;
+    /// Deletes by id (case-insensitively); false when there was no such model.
+    async fn delete_catalog_model(&self, id: &str) -> Result<bool>;
+    /// A persisted counter that increases with every change of the catalog (and only
+    /// then): a key for caches of search results. On MongoDB it is increased right after
+    /// the writes, so a reader that sees the new value also sees the new data.
+    async fn catalog_revision(&self) -> Result<u64>;
+}
+
 /// Everything the backend needs from its database.
 #[async_trait]
-pub trait Store: UserRepo + SessionRepo + TeamRepo + InvitationRepo + ApiKeyRepo {
+pub trait Store:
+    UserRepo + SessionRepo + TeamRepo + InvitationRepo + ApiKeyRepo + CatalogRepo
+{
     /// "sqlite" or "mongodb".
     fn backend(&self) -> &'static str;
     /// A cheap round trip for readiness probes.

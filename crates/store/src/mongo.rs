@@ -9,6 +9,10 @@
 //! Two helper fields exist only to give unique indexes something to hold: `personal_of` on a
 //! personal team (its creator: one per user) and `open_key` on a not-yet-answered invitation
 //! (team and e-mail: one pending per pair).
+//!
+//! The model catalog lives in `catalog_models` (`_id` = the lowercased model id) with its
+//! revision counter in `catalog_meta`; text search uses the `search_tokens` array (see
+//! `catalog_doc`) with anchored prefix regexes, since text indexes are not portable.
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -22,11 +26,14 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Cursor, Database, IndexModel};
 
+use crate::catalog::{self, Prepared, Search, prepare_batch, top_values};
 use crate::{
-    ApiKey, ApiKeyRepo, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
-    NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
-    StoreError, Team, TeamRepo, TeamRole, User, UserRepo, UserUpdate, conflict, new_id,
-    normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
+    ApiKey, ApiKeyRepo, CatalogModel, CatalogPage, CatalogQuery, CatalogRepo, CatalogSort,
+    CatalogSource, FacetCount, Facets, Invitation, InvitationRepo, Membership, ModelFile,
+    NewApiKey, NewInvitation, NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome,
+    Session, SessionRepo, Store, StoreError, Team, TeamRepo, TeamRole, UpsertCounts, User,
+    UserRepo, UserUpdate, conflict, new_id, normalize_email, now_millis, refuse_unacceptable,
+    sort_teams_for_user, truncate_to_millis,
 };
 
 /// Server selection and TCP connect timeouts unless the URI sets them: an unreachable
@@ -51,6 +58,8 @@ pub struct MongoStore {
     memberships: Collection<Document>,
     invitations: Collection<Document>,
     api_keys: Collection<Document>,
+    catalog: Collection<Document>,
+    catalog_meta: Collection<Document>,
 }
 
 impl MongoStore {
@@ -79,6 +88,8 @@ impl MongoStore {
             memberships: db.collection("memberships"),
             invitations: db.collection("invitations"),
             api_keys: db.collection("api_keys"),
+            catalog: db.collection(CATALOG),
+            catalog_meta: db.collection("catalog_meta"),
             client,
             db,
         };
@@ -202,7 +213,7 @@ impl MongoStore {
             false,
         )))
         .await?;
-        Ok(())
+        self.create_catalog_indexes().await
     }
 }
 
@@ -1257,6 +1268,460 @@ impl ApiKeyRepo for MongoStore {
         ))
         .await?;
         Ok(r.modified_count)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The model catalog.
+// ---------------------------------------------------------------------------------------
+
+/// Models per existence check and per `update` command (also capped by size below).
+const CATALOG_BATCH: usize = 500;
+/// Encoded size of the statements of one `update` command: well under the 16 MiB limit.
+const CATALOG_COMMAND_BYTES: usize = 8 * 1024 * 1024;
+
+/// Escapes every ASCII character that is not alphanumeric, so the text is matched
+/// literally by a PCRE-style regex (a backslash before such a character is always literal).
+fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() && !c.is_ascii_alphanumeric() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn opt_i64(v: Option<i64>) -> Bson {
+    v.map_or(Bson::Null, Bson::Int64)
+}
+
+/// A model as stored: its fields, plus `_id` (the lowercased id), `author_key`,
+/// `language_set` (distinct languages), `gated_flag`, `search_tokens` and `fingerprint`.
+/// `card_data` is kept as JSON text: its keys may hold `.` or `$`.
+fn catalog_doc(p: &Prepared) -> Result<Document> {
+    let m = &p.model;
+    let card_data = match &m.card_data {
+        None => Bson::Null,
+        Some(value) => Bson::String(
+            serde_json::to_string(value)
+                .map_err(|e| StoreError::Internal(format!("card_data to JSON: {e}")))?,
+        ),
+    };
+    let files: Vec<Document> = m
+        .files
+        .iter()
+        .map(|f| doc! { "path": &f.path, "size": opt_i64(f.size) })
+        .collect();
+    Ok(doc! {
+        "_id": &p.key,
+        "id": &m.id,
+        "author": opt_string(m.author.clone()),
+        "author_key": opt_string(p.author_key.clone()),
+        "task": opt_string(m.task.clone()),
+        "library": opt_string(m.library.clone()),
+        "languages": m.languages.clone(),
+        "language_set": p.languages.clone(),
+        "license": opt_string(m.license.clone()),
+        "tags": m.tags.clone(),
+        "downloads": m.downloads,
+        "downloads_all_time": opt_i64(m.downloads_all_time),
+        "likes": m.likes,
+        "trending_score": m.trending_score,
+        "created_at": opt_date(m.created_at),
+        "updated_at": opt_date(m.updated_at),
+        "gated": &m.gated,
+        "gated_flag": m.is_gated(),
+        "private": m.private,
+        "sha": opt_string(m.sha.clone()),
+        "files": files,
+        "card_data": card_data,
+        "source": m.source.as_str(),
+        "synced_at": bdate(m.synced_at),
+        "search_tokens": p.tokens.clone(),
+        "fingerprint": &p.fingerprint,
+    })
+}
+
+const CATALOG: &str = "catalog_models";
+
+fn get_i64(d: &Document, key: &str, collection: &str) -> Result<i64> {
+    match d.get(key) {
+        Some(Bson::Int64(v)) => Ok(*v),
+        Some(Bson::Int32(v)) => Ok(i64::from(*v)),
+        other => Err(bad_document(
+            collection,
+            format!(
+                "{key} is not an integer: {:?}",
+                other.map(Bson::element_type)
+            ),
+        )),
+    }
+}
+
+fn get_opt_i64(d: &Document, key: &str, collection: &str) -> Result<Option<i64>> {
+    match d.get(key) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(_) => get_i64(d, key, collection).map(Some),
+    }
+}
+
+fn get_strings(d: &Document, key: &str) -> Result<Vec<String>> {
+    d.get_array(key)
+        .map_err(|e| bad_document(CATALOG, e))?
+        .iter()
+        .map(|v| {
+            v.as_str().map(str::to_owned).ok_or_else(|| {
+                bad_document(CATALOG, format!("an element of {key} is not a string"))
+            })
+        })
+        .collect()
+}
+
+fn catalog_from(d: &Document) -> Result<CatalogModel> {
+    let trending_score = match d.get("trending_score") {
+        Some(Bson::Double(v)) => *v,
+        _ => {
+            let v = get_i64(d, "trending_score", CATALOG)?;
+            #[allow(clippy::cast_precision_loss)] // only ever written as a double
+            let v = v as f64;
+            v
+        }
+    };
+    let files = d
+        .get_array("files")
+        .map_err(|e| bad_document(CATALOG, e))?
+        .iter()
+        .map(|f| {
+            let f = f
+                .as_document()
+                .ok_or_else(|| bad_document(CATALOG, "a file is not a document"))?;
+            Ok(ModelFile {
+                path: get_string(f, "path", CATALOG)?,
+                size: get_opt_i64(f, "size", CATALOG)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let card_data = get_opt_string(d, "card_data", CATALOG)?
+        .map(|json| serde_json::from_str(&json).map_err(|e| bad_document(CATALOG, e)))
+        .transpose()?;
+    let source = get_string(d, "source", CATALOG)?;
+    Ok(CatalogModel {
+        id: get_string(d, "id", CATALOG)?,
+        author: get_opt_string(d, "author", CATALOG)?,
+        task: get_opt_string(d, "task", CATALOG)?,
+        library: get_opt_string(d, "library", CATALOG)?,
+        languages: get_strings(d, "languages")?,
+        license: get_opt_string(d, "license", CATALOG)?,
+        tags: get_strings(d, "tags")?,
+        downloads: get_i64(d, "downloads", CATALOG)?,
+        downloads_all_time: get_opt_i64(d, "downloads_all_time", CATALOG)?,
+        likes: get_i64(d, "likes", CATALOG)?,
+        trending_score,
+        created_at: get_opt_time(d, "created_at", CATALOG)?,
+        updated_at: get_opt_time(d, "updated_at", CATALOG)?,
+        gated: get_string(d, "gated", CATALOG)?,
+        private: d
+            .get_bool("private")
+            .map_err(|e| bad_document(CATALOG, e))?,
+        sha: get_opt_string(d, "sha", CATALOG)?,
+        files,
+        card_data,
+        source: CatalogSource::parse(&source)
+            .ok_or_else(|| bad_document(CATALOG, format!("unknown source {source:?}")))?,
+        synced_at: get_time(d, "synced_at", CATALOG)?,
+    })
+}
+
+/// The filter of a search, from typed values only: strings stay strings, and the only
+/// regexes are anchored prefixes of escaped, alphanumeric tokens.
+fn catalog_filter(s: &Search) -> Document {
+    let mut filter = Document::new();
+    if !s.tokens.is_empty() {
+        let all: Vec<Document> = s
+            .tokens
+            .iter()
+            .map(|t| doc! { "search_tokens": { "$regex": format!("^{}", escape_regex(t)) } })
+            .collect();
+        filter.insert("$and", all);
+    }
+    for (field, value) in [
+        ("task", &s.task),
+        ("library", &s.library),
+        ("license", &s.license),
+        ("author_key", &s.author_key),
+        ("language_set", &s.language),
+    ] {
+        if let Some(value) = value {
+            filter.insert(field, value.as_str());
+        }
+    }
+    if !s.tags.is_empty() {
+        filter.insert("tags", doc! { "$all": s.tags.clone() });
+    }
+    if let Some(gated) = s.gated {
+        filter.insert("gated_flag", gated);
+    }
+    filter
+}
+
+/// The sort of a search: the key, then `_id` (the lowercased id) the opposite way.
+fn catalog_sort(sort: CatalogSort, descending: bool) -> Document {
+    let field = match sort {
+        CatalogSort::Downloads => "downloads",
+        CatalogSort::Likes => "likes",
+        CatalogSort::Trending => "trending_score",
+        CatalogSort::Updated => "updated_at",
+        CatalogSort::Created => "created_at",
+    };
+    let direction = if descending { -1 } else { 1 };
+    doc! { field: direction, "_id": -direction }
+}
+
+fn existing_fingerprint(d: &Document) -> Result<(String, String)> {
+    Ok((
+        get_string(d, "_id", CATALOG)?,
+        get_opt_string(d, "fingerprint", CATALOG)?.unwrap_or_default(),
+    ))
+}
+
+impl MongoStore {
+    async fn create_catalog_indexes(&self) -> Result<()> {
+        let index = |keys: Document, name: &str| {
+            IndexModel::builder()
+                .keys(keys)
+                .options(IndexOptions::builder().name(name.to_owned()).build())
+                .build()
+        };
+        let indexes = [
+            index(doc! { "search_tokens": 1 }, "catalog_search_tokens"),
+            index(doc! { "task": 1 }, "catalog_task"),
+            index(doc! { "library": 1 }, "catalog_library"),
+            index(doc! { "license": 1 }, "catalog_license"),
+            index(doc! { "language_set": 1 }, "catalog_language_set"),
+            index(doc! { "author_key": 1 }, "catalog_author_key"),
+            index(doc! { "tags": 1 }, "catalog_tags"),
+            index(doc! { "downloads": -1, "_id": 1 }, "catalog_downloads"),
+            index(doc! { "likes": -1, "_id": 1 }, "catalog_likes"),
+            index(doc! { "trending_score": -1, "_id": 1 }, "catalog_trending"),
+            index(doc! { "updated_at": -1, "_id": 1 }, "catalog_updated_at"),
+            index(doc! { "created_at": -1, "_id": 1 }, "catalog_created_at"),
+        ];
+        op(self.catalog.create_indexes(indexes)).await?;
+        Ok(())
+    }
+
+    /// Sends upsert statements as `update` commands of bounded size (unordered: one failed
+    /// statement does not stop the others).
+    async fn write_catalog(&self, statements: Vec<Document>) -> Result<()> {
+        let mut pending: Vec<Document> = Vec::new();
+        let mut bytes = 0;
+        for statement in statements {
+            let size = statement
+                .to_vec()
+                .map_err(|e| StoreError::Internal(format!("mongodb: encode model: {e}")))?
+                .len();
+            if !pending.is_empty() && bytes + size > CATALOG_COMMAND_BYTES {
+                self.send_catalog_updates(std::mem::take(&mut pending))
+                    .await?;
+                bytes = 0;
+            }
+            bytes += size;
+            pending.push(statement);
+        }
+        if !pending.is_empty() {
+            self.send_catalog_updates(pending).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_catalog_updates(&self, statements: Vec<Document>) -> Result<()> {
+        let reply = op(self.db.run_command(doc! {
+            "update": CATALOG,
+            "updates": statements,
+            "ordered": false,
+        }))
+        .await?;
+        if let Ok(errors) = reply.get_array("writeErrors")
+            && let Some(first) = errors.first().and_then(Bson::as_document)
+        {
+            let code = first.get_i32("code").unwrap_or_default();
+            return Err(StoreError::Internal(format!(
+                "mongodb: {} of the catalog writes failed (first: code {code})",
+                errors.len()
+            )));
+        }
+        if reply.get_document("writeConcernError").is_ok() {
+            return Err(StoreError::Unavailable(
+                "mongodb: write concern failed for catalog writes".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Writes the new and changed models of one chunk, counting them in `counts` before
+    /// they are sent (so the caller knows whether anything may have changed).
+    async fn upsert_catalog_chunk(
+        &self,
+        chunk: &[Prepared],
+        counts: &mut UpsertCounts,
+    ) -> Result<()> {
+        let keys: Vec<&str> = chunk.iter().map(|p| p.key.as_str()).collect();
+        let cursor = op(self
+            .catalog
+            .find(doc! { "_id": { "$in": keys } })
+            .projection(doc! { "fingerprint": 1 }))
+        .await?;
+        let existing: HashMap<String, String> = collect(cursor, CATALOG, existing_fingerprint)
+            .await?
+            .into_iter()
+            .collect();
+        let mut statements = Vec::new();
+        let mut changes = UpsertCounts::default();
+        for p in chunk {
+            match existing.get(&p.key) {
+                Some(fingerprint) if *fingerprint == p.fingerprint => continue,
+                Some(_) => changes.updated += 1,
+                None => changes.inserted += 1,
+            }
+            statements.push(doc! {
+                "q": { "_id": &p.key },
+                "u": catalog_doc(p)?,
+                "upsert": true,
+            });
+        }
+        counts.inserted += changes.inserted;
+        counts.updated += changes.updated;
+        self.write_catalog(statements).await
+    }
+
+    async fn bump_catalog_revision(&self) -> Result<()> {
+        op(self
+            .catalog_meta
+            .update_one(
+                doc! { "_id": "revision" },
+                doc! { "$inc": { "value": 1_i64 } },
+            )
+            .upsert(true))
+        .await
+        .map(|_| ())
+    }
+
+    /// Counts by one field's values over the documents `filter` matches (`unwind`: the
+    /// field is an array, each element counts).
+    async fn catalog_facet(
+        &self,
+        filter: &Document,
+        field: &str,
+        unwind: bool,
+    ) -> Result<Vec<FacetCount>> {
+        let mut pipeline = vec![doc! { "$match": filter.clone() }];
+        if unwind {
+            pipeline.push(doc! { "$unwind": format!("${field}") });
+        }
+        pipeline.push(doc! { "$group": { "_id": format!("${field}"), "count": { "$sum": 1 } } });
+        let cursor = op(self.catalog.aggregate(pipeline)).await?;
+        let groups = collect(cursor, CATALOG, |d| {
+            Ok(match d.get("_id") {
+                Some(Bson::String(value)) => Some((
+                    value.clone(),
+                    u64::try_from(get_i64(d, "count", CATALOG)?).unwrap_or(0),
+                )),
+                // Models without a value.
+                _ => None,
+            })
+        })
+        .await?;
+        Ok(top_values(groups.into_iter().flatten()))
+    }
+}
+
+#[async_trait]
+impl CatalogRepo for MongoStore {
+    async fn upsert_models(&self, models: &[CatalogModel]) -> Result<UpsertCounts> {
+        let batch = prepare_batch(models)?;
+        let mut counts = UpsertCounts::default();
+        let mut outcome = Ok(());
+        for chunk in batch.chunks(CATALOG_BATCH) {
+            if let Err(e) = self.upsert_catalog_chunk(chunk, &mut counts).await {
+                outcome = Err(e);
+                break;
+            }
+        }
+        // After the writes (even failed ones, which may have landed in part): a reader who
+        // sees the new revision sees the new data.
+        if counts.inserted + counts.updated > 0 {
+            self.bump_catalog_revision().await?;
+        }
+        outcome.map(|()| counts)
+    }
+
+    async fn catalog_model(&self, id: &str) -> Result<Option<CatalogModel>> {
+        op(self.catalog.find_one(doc! { "_id": catalog::key(id) }))
+            .await?
+            .as_ref()
+            .map(catalog_from)
+            .transpose()
+    }
+
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<CatalogPage> {
+        let s = Search::new(query);
+        let filter = catalog_filter(&s);
+        let items = async {
+            // A MongoDB limit of 0 means "no limit".
+            if s.limit == 0 {
+                return Ok(Vec::new());
+            }
+            let cursor = op(self
+                .catalog
+                .find(filter.clone())
+                .sort(catalog_sort(s.sort, s.descending))
+                .skip(u64::from(s.offset))
+                .limit(i64::from(s.limit))
+                .projection(doc! { "search_tokens": 0, "fingerprint": 0 }))
+            .await?;
+            collect(cursor, CATALOG, catalog_from).await
+        };
+        let (total, items, tasks, libraries, licenses, languages) = tokio::try_join!(
+            op(self.catalog.count_documents(filter.clone())),
+            items,
+            self.catalog_facet(&filter, "task", false),
+            self.catalog_facet(&filter, "library", false),
+            self.catalog_facet(&filter, "license", false),
+            self.catalog_facet(&filter, "language_set", true),
+        )?;
+        Ok(CatalogPage {
+            items,
+            total,
+            facets: Facets {
+                tasks,
+                libraries,
+                licenses,
+                languages,
+            },
+        })
+    }
+
+    async fn catalog_count(&self) -> Result<u64> {
+        op(self.catalog.count_documents(doc! {})).await
+    }
+
+    async fn delete_catalog_model(&self, id: &str) -> Result<bool> {
+        let deleted = op(self.catalog.delete_one(doc! { "_id": catalog::key(id) })).await?;
+        if deleted.deleted_count == 0 {
+            return Ok(false);
+        }
+        self.bump_catalog_revision().await?;
+        Ok(true)
+    }
+
+    async fn catalog_revision(&self) -> Result<u64> {
+        let meta = op(self.catalog_meta.find_one(doc! { "_id": "revision" })).await?;
+        match meta {
+            None => Ok(0),
+            Some(d) => Ok(u64::try_from(get_i64(&d, "value", "catalog_meta")?).unwrap_or(0)),
+        }
     }
 }
 

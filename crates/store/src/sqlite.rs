@@ -2,6 +2,7 @@
 //! every statement runs on a blocking thread through deadpool-sqlite's `interact`.
 //! Timestamps are INTEGER milliseconds since the Unix epoch (UTC).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -14,11 +15,17 @@ use deadpool_sqlite::{
     Config, Hook, HookError, InteractError, Pool, PoolConfig, Runtime, Timeouts,
 };
 
+use crate::catalog::{
+    self, FACET_LANGUAGE, FACET_LIBRARY, FACET_LICENSE, FACET_TASK, Prepared, Search,
+    prepare_batch, top_values,
+};
 use crate::{
-    ApiKey, ApiKeyRepo, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
+    ApiKey, ApiKeyRepo, CatalogModel, CatalogPage, CatalogQuery, CatalogRepo, CatalogSort,
+    FacetCount, Facets, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
     NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
-    StoreError, Team, TeamRepo, TeamRole, User, UserRepo, UserUpdate, conflict, new_id,
-    normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
+    StoreError, Team, TeamRepo, TeamRole, UpsertCounts, User, UserRepo, UserUpdate, conflict,
+    new_id, normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user,
+    truncate_to_millis,
 };
 
 /// Schema migrations, applied in order inside one transaction; `PRAGMA user_version` holds
@@ -115,10 +122,94 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX api_keys_user_id ON api_keys (user_id, created_at);
     CREATE INDEX api_keys_team_id ON api_keys (team_id, user_id);
     ",
+    // 3: the model catalog. `catalog_models` holds one narrow row per model (what filters
+    // and sorts read; `id_key` is the lowercased id) and `catalog_docs` the model itself as
+    // JSON. Tags and languages have side tables keyed (value, rid) so filters seek instead
+    // of scanning; `catalog_fts` (contentless, rowid = rid) indexes the search tokens of
+    // id, author and tags, computed by the store (lowercased, split on non-alphanumerics)
+    // and space-separated, so the `ascii` tokenizer never splits them differently.
+    // `catalog_facets` keeps the facet counts of the whole catalog (the unfiltered search)
+    // and `catalog_meta` the model count and the revision; both change in the writing
+    // transaction. `fingerprint` (of the whole model) makes re-upserting an unchanged model
+    // a no-op, `labels_fingerprint` (of tokens, tags and languages) skips rewriting the side
+    // tables when only counters changed, the usual case of a sync. FTS prefix indexes of 1
+    // to 12 characters keep prefix queries of common tokens cheap. Sort indexes are (key DESC, id_key): descending pages read them forward
+    // (ties by id ascending), ascending pages backward (the exact reverse).
+    r"
+    CREATE TABLE catalog_models (
+        rid         INTEGER PRIMARY KEY,
+        id_key      TEXT NOT NULL,
+        author_key  TEXT,
+        task        TEXT,
+        library     TEXT,
+        license     TEXT,
+        languages   TEXT NOT NULL CHECK (json_valid(languages) AND json_type(languages) = 'array'),
+        gated       INTEGER NOT NULL CHECK (gated IN (0, 1)),
+        downloads   INTEGER NOT NULL,
+        likes       INTEGER NOT NULL,
+        trending    REAL NOT NULL,
+        created_at  INTEGER,
+        updated_at  INTEGER,
+        fingerprint TEXT NOT NULL,
+        labels_fingerprint TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX catalog_models_id_key ON catalog_models (id_key);
+    CREATE INDEX catalog_models_downloads ON catalog_models (downloads DESC, id_key);
+    CREATE INDEX catalog_models_likes ON catalog_models (likes DESC, id_key);
+    CREATE INDEX catalog_models_trending ON catalog_models (trending DESC, id_key);
+    CREATE INDEX catalog_models_updated_at ON catalog_models (updated_at DESC, id_key);
+    CREATE INDEX catalog_models_created_at ON catalog_models (created_at DESC, id_key);
+    CREATE INDEX catalog_models_task ON catalog_models (task);
+    CREATE INDEX catalog_models_library ON catalog_models (library);
+    CREATE INDEX catalog_models_license ON catalog_models (license);
+    CREATE INDEX catalog_models_author_key ON catalog_models (author_key);
+
+    CREATE TABLE catalog_docs (
+        rid INTEGER PRIMARY KEY REFERENCES catalog_models (rid) ON DELETE CASCADE,
+        doc TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE catalog_tags (
+        tag TEXT NOT NULL,
+        rid INTEGER NOT NULL REFERENCES catalog_models (rid) ON DELETE CASCADE,
+        PRIMARY KEY (tag, rid)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX catalog_tags_rid ON catalog_tags (rid);
+
+    CREATE TABLE catalog_languages (
+        language TEXT NOT NULL,
+        rid      INTEGER NOT NULL REFERENCES catalog_models (rid) ON DELETE CASCADE,
+        PRIMARY KEY (language, rid)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX catalog_languages_rid ON catalog_languages (rid);
+
+    CREATE VIRTUAL TABLE catalog_fts USING fts5 (
+        tokens, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii',
+        prefix = '1 2 3 4 5 6 7 8 9 10 11 12'
+    );
+
+    CREATE TABLE catalog_facets (
+        facet TEXT NOT NULL CHECK (facet IN ('task', 'library', 'license', 'language')),
+        value TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (facet, value)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE catalog_meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO catalog_meta (key, value) VALUES ('revision', 0), ('models', 0);
+    ",
 ];
 
 /// How long a statement waits for another connection's write lock before `Unavailable`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page cache per connection, in KiB when negative (SQLite's default is 2 MiB): a catalog
+/// search looks up thousands of rows at random, so the catalog's tables and indexes should
+/// stay cached (about 50 MB at 100,000 models). Filled only as pages are read. Measured:
+/// faster than memory-mapped I/O, which initializes every page again on each access.
+const CACHE_SIZE: i64 = -32 * 1024;
 /// How long a caller waits for a pooled connection before `Unavailable`.
 const POOL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -238,7 +329,8 @@ impl SqliteStore {
 fn configure_connection(c: &mut Connection) -> rusqlite::Result<()> {
     c.busy_timeout(BUSY_TIMEOUT)?;
     c.pragma_update(None, "foreign_keys", true)?;
-    c.pragma_update(None, "synchronous", "NORMAL")
+    c.pragma_update(None, "synchronous", "NORMAL")?;
+    c.pragma_update(None, "cache_size", CACHE_SIZE)
 }
 
 fn migrate(c: &mut Connection) -> Result<()> {
@@ -1466,6 +1558,732 @@ impl ApiKeyRepo for SqliteStore {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The model catalog.
+// ---------------------------------------------------------------------------------------
+
+/// More distinct filter tags than this would exceed SQLite's parameter limit; such a query
+/// matches nothing (no model carries that many tags).
+const MAX_FILTER_TAGS: usize = 10_000;
+
+/// Facet count changes of one write transaction, applied once at the end.
+#[derive(Default)]
+struct FacetDeltas(HashMap<(&'static str, String), i64>);
+
+impl FacetDeltas {
+    fn add(&mut self, row: &FacetValues, sign: i64) {
+        let singles = [
+            (FACET_TASK, &row.task),
+            (FACET_LIBRARY, &row.library),
+            (FACET_LICENSE, &row.license),
+        ];
+        for (facet, value) in singles {
+            if let Some(value) = value {
+                *self.0.entry((facet, value.clone())).or_default() += sign;
+            }
+        }
+        for language in &row.languages {
+            *self
+                .0
+                .entry((FACET_LANGUAGE, language.clone()))
+                .or_default() += sign;
+        }
+    }
+
+    fn apply(self, tx: &Connection) -> Result<()> {
+        let mut negative = false;
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO catalog_facets (facet, value, count) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (facet, value) DO UPDATE SET count = count + excluded.count",
+            )
+            .db()?;
+        for ((facet, value), delta) in self.0 {
+            if delta != 0 {
+                negative |= delta < 0;
+                upsert.execute(params![facet, value, delta]).db()?;
+            }
+        }
+        if negative {
+            tx.execute("DELETE FROM catalog_facets WHERE count <= 0", [])
+                .db()?;
+        }
+        Ok(())
+    }
+}
+
+/// The facet values of one stored model (languages distinct).
+struct FacetValues {
+    task: Option<String>,
+    library: Option<String>,
+    license: Option<String>,
+    languages: Vec<String>,
+}
+
+fn decode_languages(json: &str) -> Result<Vec<String>> {
+    if json == "[]" {
+        return Ok(Vec::new());
+    }
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Internal(format!("sqlite: catalog languages column: {e}")))
+}
+
+fn encode_json<T: serde::Serialize + ?Sized>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Internal(format!("to JSON: {e}")))
+}
+
+fn bump_meta(tx: &Connection, key: &str, delta: i64) -> Result<()> {
+    if delta != 0 {
+        tx.execute(
+            "UPDATE catalog_meta SET value = value + ?2 WHERE key = ?1",
+            params![key, delta],
+        )
+        .db()?;
+    }
+    Ok(())
+}
+
+fn meta_value(c: &Connection, key: &str) -> Result<u64> {
+    let value: Option<i64> = c
+        .query_row(
+            "SELECT value FROM catalog_meta WHERE key = ?1",
+            [key],
+            |r| r.get(0),
+        )
+        .optional()
+        .db()?;
+    Ok(value.map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+}
+
+/// The stored row of a model.
+struct StoredModel {
+    rid: i64,
+    fingerprint: String,
+    labels_fingerprint: String,
+    facets: FacetValues,
+}
+
+fn stored_model(c: &Connection, key: &str) -> Result<Option<StoredModel>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT rid, fingerprint, labels_fingerprint, task, library, license, languages
+             FROM catalog_models WHERE id_key = ?1",
+        )
+        .db()?;
+    let row = stmt
+        .query_row([key], |r| {
+            Ok((
+                StoredModel {
+                    rid: r.get(0)?,
+                    fingerprint: r.get(1)?,
+                    labels_fingerprint: r.get(2)?,
+                    facets: FacetValues {
+                        task: r.get(3)?,
+                        library: r.get(4)?,
+                        license: r.get(5)?,
+                        languages: Vec::new(),
+                    },
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })
+        .optional()
+        .db()?;
+    row.map(|(mut stored, languages)| {
+        stored.facets.languages = decode_languages(&languages)?;
+        Ok(stored)
+    })
+    .transpose()
+}
+
+/// Writes a batch in the caller's transaction; returns the counts.
+fn upsert_batch(tx: &Connection, batch: &[Prepared]) -> Result<UpsertCounts> {
+    let mut counts = UpsertCounts::default();
+    let mut deltas = FacetDeltas::default();
+    for p in batch {
+        let m = &p.model;
+        let languages = encode_json(&p.languages)?;
+        let columns = params![
+            p.author_key,
+            m.task,
+            m.library,
+            m.license,
+            languages,
+            m.is_gated(),
+            m.downloads,
+            m.likes,
+            m.trending_score,
+            m.created_at.map(ms),
+            m.updated_at.map(ms),
+            p.fingerprint,
+            p.key,
+            p.labels_fingerprint,
+        ];
+        let (rid, rewrite_labels) = match stored_model(tx, &p.key)? {
+            Some(old) if old.fingerprint == p.fingerprint => continue,
+            Some(old) => {
+                deltas.add(&old.facets, -1);
+                tx.prepare_cached(
+                    "UPDATE catalog_models SET author_key = ?1, task = ?2, library = ?3,
+                        license = ?4, languages = ?5, gated = ?6, downloads = ?7, likes = ?8,
+                        trending = ?9, created_at = ?10, updated_at = ?11, fingerprint = ?12,
+                        labels_fingerprint = ?14
+                     WHERE id_key = ?13",
+                )
+                .db()?
+                .execute(columns)
+                .db()?;
+                let rewrite = old.labels_fingerprint != p.labels_fingerprint;
+                if rewrite {
+                    for sql in [
+                        "DELETE FROM catalog_tags WHERE rid = ?1",
+                        "DELETE FROM catalog_languages WHERE rid = ?1",
+                        "DELETE FROM catalog_fts WHERE rowid = ?1",
+                    ] {
+                        tx.prepare_cached(sql).db()?.execute([old.rid]).db()?;
+                    }
+                }
+                counts.updated += 1;
+                (old.rid, rewrite)
+            }
+            None => {
+                tx.prepare_cached(
+                    "INSERT INTO catalog_models (author_key, task, library, license, languages,
+                        gated, downloads, likes, trending, created_at, updated_at, fingerprint,
+                        id_key, labels_fingerprint)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                )
+                .db()?
+                .execute(columns)
+                .db()?;
+                counts.inserted += 1;
+                (tx.last_insert_rowid(), true)
+            }
+        };
+        tx.prepare_cached(
+            "INSERT INTO catalog_docs (rid, doc) VALUES (?1, ?2)
+             ON CONFLICT (rid) DO UPDATE SET doc = excluded.doc",
+        )
+        .db()?
+        .execute(params![rid, p.json])
+        .db()?;
+        if rewrite_labels {
+            let mut add_tag = tx
+                .prepare_cached("INSERT INTO catalog_tags (tag, rid) VALUES (?1, ?2)")
+                .db()?;
+            for tag in &p.tags {
+                add_tag.execute(params![tag, rid]).db()?;
+            }
+            let mut add_language = tx
+                .prepare_cached("INSERT INTO catalog_languages (language, rid) VALUES (?1, ?2)")
+                .db()?;
+            for language in &p.languages {
+                add_language.execute(params![language, rid]).db()?;
+            }
+            tx.prepare_cached("INSERT INTO catalog_fts (rowid, tokens) VALUES (?1, ?2)")
+                .db()?
+                .execute(params![rid, p.tokens.join(" ")])
+                .db()?;
+        }
+        deltas.add(
+            &FacetValues {
+                task: m.task.clone(),
+                library: m.library.clone(),
+                license: m.license.clone(),
+                languages: p.languages.clone(),
+            },
+            1,
+        );
+    }
+    deltas.apply(tx)?;
+    bump_meta(
+        tx,
+        "models",
+        i64::try_from(counts.inserted).unwrap_or(i64::MAX),
+    )?;
+    if counts.inserted + counts.updated > 0 {
+        bump_meta(tx, "revision", 1)?;
+    }
+    Ok(counts)
+}
+
+/// FxHash (as in rustc): facet values are few and short, SipHash's flood resistance is not
+/// needed for counting them, and hashing is a large part of a facet pass.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0_u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<V> = HashMap<Vec<u8>, V, std::hash::BuildHasherDefault<FxHasher>>;
+
+/// Counts facet values over matched rows, reading the raw column bytes.
+#[derive(Default)]
+struct FacetCounter {
+    tasks: FxMap<u64>,
+    libraries: FxMap<u64>,
+    licenses: FxMap<u64>,
+    /// By the `languages` column (a JSON array): the same few sets repeat, so each
+    /// distinct one is parsed once, at the end.
+    language_sets: FxMap<u64>,
+    total: u64,
+}
+
+fn bump_bytes(map: &mut FxMap<u64>, value: Option<&[u8]>) {
+    let Some(value) = value else { return };
+    if let Some(count) = map.get_mut(value) {
+        *count += 1;
+    } else {
+        map.insert(value.to_vec(), 1);
+    }
+}
+
+impl FacetCounter {
+    fn add(
+        &mut self,
+        task: Option<&[u8]>,
+        library: Option<&[u8]>,
+        license: Option<&[u8]>,
+        languages: Option<&[u8]>,
+    ) {
+        self.total += 1;
+        bump_bytes(&mut self.tasks, task);
+        bump_bytes(&mut self.libraries, library);
+        bump_bytes(&mut self.licenses, license);
+        bump_bytes(&mut self.language_sets, languages.filter(|l| *l != b"[]"));
+    }
+
+    fn facets(self) -> Result<Facets> {
+        let text = |map: FxMap<u64>| -> Result<Vec<FacetCount>> {
+            let counts = map
+                .into_iter()
+                .map(|(value, count)| {
+                    String::from_utf8(value)
+                        .map(|value| (value, count))
+                        .map_err(|e| StoreError::Internal(format!("sqlite: facet value: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(top_values(counts))
+        };
+        let mut languages: HashMap<String, u64> = HashMap::new();
+        for (set, count) in self.language_sets {
+            let set = std::str::from_utf8(&set)
+                .map_err(|e| StoreError::Internal(format!("sqlite: facet value: {e}")))?;
+            for language in decode_languages(set)? {
+                *languages.entry(language).or_default() += count;
+            }
+        }
+        Ok(Facets {
+            tasks: text(self.tasks)?,
+            libraries: text(self.libraries)?,
+            licenses: text(self.licenses)?,
+            languages: top_values(languages),
+        })
+    }
+}
+
+/// The column of a sort key.
+fn sort_column(sort: CatalogSort) -> &'static str {
+    match sort {
+        CatalogSort::Downloads => "downloads",
+        CatalogSort::Likes => "likes",
+        CatalogSort::Trending => "trending",
+        CatalogSort::Updated => "updated_at",
+        CatalogSort::Created => "created_at",
+    }
+}
+
+/// `ORDER BY` of a search: the key, then the id in the opposite direction (see
+/// [`CatalogQuery`]), which the (key DESC, id_key) indexes serve in both directions.
+fn order_by(sort: CatalogSort, descending: bool) -> String {
+    let column = sort_column(sort);
+    if descending {
+        format!("{column} DESC, id_key ASC")
+    } else {
+        format!("{column} ASC, id_key DESC")
+    }
+}
+
+/// A sort key value as SQLite orders it (NULL first); trending scores are finite.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SortValue {
+    Int(Option<i64>),
+    Real(f64),
+}
+
+impl SortValue {
+    fn read(row: &Row<'_>, index: usize, sort: CatalogSort) -> rusqlite::Result<Self> {
+        Ok(match sort {
+            CatalogSort::Trending => Self::Real(row.get(index)?),
+            _ => Self::Int(row.get(index)?),
+        })
+    }
+
+    fn cmp(self, other: Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Self::Int(a), Self::Int(b)) => a.cmp(&b),
+            (Self::Real(a), Self::Real(b)) => a.total_cmp(&b),
+            (Self::Int(_), Self::Real(_)) => std::cmp::Ordering::Less,
+            (Self::Real(_), Self::Int(_)) => std::cmp::Ordering::Greater,
+        }
+    }
+}
+
+/// Page order of two models: `Less` when `a` comes first. Descending: key descending, id
+/// ascending; ascending is the exact reverse.
+fn page_order(
+    a: (SortValue, &[u8]),
+    b: (SortValue, &[u8]),
+    descending: bool,
+) -> std::cmp::Ordering {
+    let descending_order = b.0.cmp(a.0).then_with(|| a.1.cmp(b.1));
+    if descending {
+        descending_order
+    } else {
+        descending_order.reverse()
+    }
+}
+
+/// One candidate of the page; ordered by page order (the heap's top is the last one).
+struct Candidate {
+    value: SortValue,
+    /// UTF-8 bytes: byte order is SQLite's BINARY collation (and `str` order).
+    id_key: Box<[u8]>,
+    rid: i64,
+    descending: bool,
+}
+
+impl PartialEq for Candidate {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Candidate {}
+
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        page_order(
+            (self.value, &self.id_key),
+            (other.value, &other.id_key),
+            self.descending,
+        )
+    }
+}
+
+/// Keeps the first `keep` models in page order out of a stream, allocating only for
+/// those that make it in.
+struct TopModels {
+    keep: usize,
+    heap: std::collections::BinaryHeap<Candidate>,
+    descending: bool,
+}
+
+impl TopModels {
+    fn new(keep: usize, descending: bool) -> Self {
+        Self {
+            keep,
+            heap: std::collections::BinaryHeap::with_capacity(keep.min(4096)),
+            descending,
+        }
+    }
+
+    fn offer(&mut self, value: SortValue, id_key: &[u8], rid: i64) {
+        if self.keep == 0 {
+            return;
+        }
+        if self.heap.len() == self.keep {
+            let Some(last) = self.heap.peek() else { return };
+            if page_order((value, id_key), (last.value, &last.id_key), self.descending)
+                != std::cmp::Ordering::Less
+            {
+                return;
+            }
+            self.heap.pop();
+        }
+        self.heap.push(Candidate {
+            value,
+            id_key: id_key.into(),
+            rid,
+            descending: self.descending,
+        });
+    }
+
+    /// The rids in page order.
+    fn into_rids(self) -> Vec<i64> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|c| c.rid)
+            .collect()
+    }
+}
+
+/// The `WHERE` of a filtered search and its parameters. Every value is a bound parameter;
+/// the FTS5 expression is built from tokens that are alphanumeric by construction.
+fn conditions(s: &Search) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    if !s.tokens.is_empty() {
+        let expression = s
+            .tokens
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        clauses.push("rid IN (SELECT rowid FROM catalog_fts WHERE catalog_fts MATCH ?)".into());
+        values.push(Value::Text(expression));
+    }
+    for (column, value) in [
+        ("task", &s.task),
+        ("library", &s.library),
+        ("license", &s.license),
+        ("author_key", &s.author_key),
+    ] {
+        if let Some(value) = value {
+            clauses.push(format!("{column} = ?"));
+            values.push(Value::Text(value.clone()));
+        }
+    }
+    if let Some(language) = &s.language {
+        clauses.push("rid IN (SELECT rid FROM catalog_languages WHERE language = ?)".into());
+        values.push(Value::Text(language.clone()));
+    }
+    match s.tags.as_slice() {
+        [] => {}
+        [tag] => {
+            clauses.push("rid IN (SELECT rid FROM catalog_tags WHERE tag = ?)".into());
+            values.push(Value::Text(tag.clone()));
+        }
+        tags => {
+            let marks = vec!["?"; tags.len()].join(", ");
+            clauses.push(format!(
+                "rid IN (SELECT rid FROM catalog_tags WHERE tag IN ({marks})
+                         GROUP BY rid HAVING count(*) = {})",
+                tags.len()
+            ));
+            values.extend(tags.iter().cloned().map(Value::Text));
+        }
+    }
+    if let Some(gated) = s.gated {
+        clauses.push("gated = ?".into());
+        values.push(Value::Integer(i64::from(gated)));
+    }
+    (clauses.join(" AND "), values)
+}
+
+fn model_doc(c: &Connection, rid: i64) -> Result<CatalogModel> {
+    let doc: String = c
+        .prepare_cached("SELECT doc FROM catalog_docs WHERE rid = ?1")
+        .db()?
+        .query_row([rid], |r| r.get(0))
+        .db()?;
+    serde_json::from_str(&doc)
+        .map_err(|e| StoreError::Internal(format!("sqlite: malformed catalog document: {e}")))
+}
+
+fn stored_facets(c: &Connection) -> Result<Facets> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT value, count FROM catalog_facets WHERE facet = ?1 AND count > 0
+             ORDER BY count DESC, value LIMIT ?2",
+        )
+        .db()?;
+    let mut read = |facet: &str| -> Result<Vec<FacetCount>> {
+        let rows = stmt
+            .query_map(
+                params![facet, i64::try_from(Facets::MAX_VALUES).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(FacetCount {
+                        value: r.get(0)?,
+                        count: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+                    })
+                },
+            )
+            .db()?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().db()
+    };
+    Ok(Facets {
+        tasks: read(FACET_TASK)?,
+        libraries: read(FACET_LIBRARY)?,
+        licenses: read(FACET_LICENSE)?,
+        languages: read(FACET_LANGUAGE)?,
+    })
+}
+
+/// The page of an unfiltered search (parameters: limit, offset), read from a sort index.
+fn unfiltered_page_sql(s: &Search) -> String {
+    format!(
+        "SELECT rid FROM catalog_models ORDER BY {} LIMIT ?1 OFFSET ?2",
+        order_by(s.sort, s.descending)
+    )
+}
+
+/// Every row a filtered search matches, with what the facets and the page need:
+/// rid, sort key, id_key, task, library, license, languages.
+fn matched_rows_sql(s: &Search) -> (String, Vec<rusqlite::types::Value>) {
+    let (conditions, values) = conditions(s);
+    let sql = format!(
+        "SELECT rid, {}, id_key, task, library, license, languages
+         FROM catalog_models WHERE {conditions}",
+        sort_column(s.sort)
+    );
+    (sql, values)
+}
+
+/// A search reads one snapshot. Unfiltered: the page from a sort index, total and facets
+/// from the maintained counts. Filtered: one pass over the matched rows (found through
+/// FTS5, the side tables or the filter indexes) counts the total and the facets and keeps
+/// the page's rows in a bounded heap; then the page's documents are read by rid.
+fn search_catalog(c: &mut Connection, s: &Search) -> Result<CatalogPage> {
+    if s.tags.len() > MAX_FILTER_TAGS {
+        return Ok(CatalogPage::default());
+    }
+    // One read transaction: items, total and facets come from the same snapshot.
+    let tx = c.transaction().db()?;
+    let (rids, total, facets) = if s.matches_all() {
+        let page = [i64::from(s.limit), i64::from(s.offset)];
+        let rids = if s.limit == 0 {
+            Vec::new()
+        } else {
+            let mut stmt = tx.prepare_cached(&unfiltered_page_sql(s)).db()?;
+            let rows = stmt.query_map(page, |r| r.get::<_, i64>(0)).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()?
+        };
+        (rids, meta_value(&tx, "models")?, stored_facets(&tx)?)
+    } else {
+        // One pass over the matched rows gives the total, the facets and the page.
+        let (sql, values) = matched_rows_sql(s);
+        let mut counter = FacetCounter::default();
+        let keep = usize::try_from(u64::from(s.offset) + u64::from(s.limit)).unwrap_or(usize::MAX);
+        let mut top = TopModels::new(if s.limit == 0 { 0 } else { keep }, s.descending);
+        let mut stmt = tx.prepare_cached(&sql).db()?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter())).db()?;
+        while let Some(r) = rows.next().db()? {
+            let bytes = |i: usize| -> Result<Option<&[u8]>> {
+                r.get_ref(i)
+                    .and_then(|v| v.as_bytes_or_null().map_err(Into::into))
+                    .db()
+            };
+            counter.add(bytes(3)?, bytes(4)?, bytes(5)?, bytes(6)?);
+            top.offer(
+                SortValue::read(r, 1, s.sort).db()?,
+                bytes(2)?.unwrap_or_default(),
+                r.get(0).db()?,
+            );
+        }
+        drop(rows);
+        drop(stmt);
+        let offset = usize::try_from(s.offset).unwrap_or(usize::MAX);
+        let rids = top.into_rids().into_iter().skip(offset).collect();
+        let total = counter.total;
+        (rids, total, counter.facets()?)
+    };
+    let items = rids
+        .into_iter()
+        .map(|rid| model_doc(&tx, rid))
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit().db()?;
+    Ok(CatalogPage {
+        items,
+        total,
+        facets,
+    })
+}
+
+#[async_trait]
+impl CatalogRepo for SqliteStore {
+    async fn upsert_models(&self, models: &[CatalogModel]) -> Result<UpsertCounts> {
+        let batch = prepare_batch(models)?;
+        if batch.is_empty() {
+            return Ok(UpsertCounts::default());
+        }
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let counts = upsert_batch(&tx, &batch)?;
+            tx.commit().db()?;
+            Ok(counts)
+        })
+        .await
+    }
+
+    async fn catalog_model(&self, id: &str) -> Result<Option<CatalogModel>> {
+        let key = catalog::key(id);
+        self.with_conn(move |c| {
+            let rid: Option<i64> = c
+                .prepare_cached("SELECT rid FROM catalog_models WHERE id_key = ?1")
+                .db()?
+                .query_row([key], |r| r.get(0))
+                .optional()
+                .db()?;
+            rid.map(|rid| model_doc(c, rid)).transpose()
+        })
+        .await
+    }
+
+    async fn search_catalog(&self, query: &CatalogQuery) -> Result<CatalogPage> {
+        let search = Search::new(query);
+        self.with_conn(move |c| search_catalog(c, &search)).await
+    }
+
+    async fn catalog_count(&self) -> Result<u64> {
+        self.with_conn(|c| meta_value(c, "models")).await
+    }
+
+    async fn delete_catalog_model(&self, id: &str) -> Result<bool> {
+        let key = catalog::key(id);
+        self.with_conn(move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .db()?;
+            let Some(StoredModel {
+                rid, facets: old, ..
+            }) = stored_model(&tx, &key)?
+            else {
+                return Ok(false);
+            };
+            tx.execute("DELETE FROM catalog_fts WHERE rowid = ?1", [rid])
+                .db()?;
+            // Tags, languages and the document go by ON DELETE CASCADE.
+            tx.execute("DELETE FROM catalog_models WHERE rid = ?1", [rid])
+                .db()?;
+            let mut deltas = FacetDeltas::default();
+            deltas.add(&old, -1);
+            deltas.apply(&tx)?;
+            bump_meta(&tx, "models", -1)?;
+            bump_meta(&tx, "revision", 1)?;
+            tx.commit().db()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn catalog_revision(&self) -> Result<u64> {
+        self.with_conn(|c| meta_value(c, "revision")).await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
@@ -1476,5 +2294,165 @@ impl Store for SqliteStore {
         self.with_conn(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).db())
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod catalog_plans {
+    //! The catalog's SQL uses its indexes: no full scan of a catalog table for a search
+    //! that has a text, tag, language or column condition, and no sorting for an
+    //! unfiltered page.
+    use super::*;
+
+    fn plan(c: &Connection, sql: &str, values: &[rusqlite::types::Value]) -> String {
+        let mut stmt = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("plan rows");
+        rows.map(|r| r.expect("plan row"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+
+    fn schema() -> Connection {
+        let mut c = Connection::open_in_memory().expect("in-memory database");
+        migrate(&mut c).expect("migrate");
+        c
+    }
+
+    fn search(query: CatalogQuery) -> Search {
+        Search::new(&query)
+    }
+
+    #[test]
+    fn filtered_searches_seek() {
+        let c = schema();
+        let cases = [
+            (
+                CatalogQuery {
+                    text: Some("mini lm".into()),
+                    ..CatalogQuery::default()
+                },
+                "catalog_fts VIRTUAL TABLE INDEX",
+            ),
+            (
+                CatalogQuery {
+                    tags: vec!["a".into()],
+                    ..CatalogQuery::default()
+                },
+                "SEARCH catalog_tags USING PRIMARY KEY (tag=?)",
+            ),
+            (
+                CatalogQuery {
+                    tags: vec!["a".into(), "b".into(), "c".into()],
+                    ..CatalogQuery::default()
+                },
+                "SEARCH catalog_tags USING PRIMARY KEY (tag=?)",
+            ),
+            (
+                CatalogQuery {
+                    language: Some("en".into()),
+                    ..CatalogQuery::default()
+                },
+                "SEARCH catalog_languages USING PRIMARY KEY (language=?)",
+            ),
+            (
+                CatalogQuery {
+                    task: Some("fill-mask".into()),
+                    ..CatalogQuery::default()
+                },
+                "USING INDEX catalog_models_task (task=?)",
+            ),
+            (
+                CatalogQuery {
+                    library: Some("peft".into()),
+                    ..CatalogQuery::default()
+                },
+                "USING INDEX catalog_models_library (library=?)",
+            ),
+            (
+                CatalogQuery {
+                    license: Some("mit".into()),
+                    ..CatalogQuery::default()
+                },
+                "USING INDEX catalog_models_license (license=?)",
+            ),
+            (
+                CatalogQuery {
+                    author: Some("Org".into()),
+                    ..CatalogQuery::default()
+                },
+                "USING INDEX catalog_models_author_key (author_key=?)",
+            ),
+        ];
+        for (query, expected) in cases {
+            let (sql, values) = matched_rows_sql(&search(query.clone()));
+            let plan = plan(&c, &sql, &values);
+            assert!(plan.contains(expected), "{query:?}: {plan}");
+            for table in ["catalog_models", "catalog_tags", "catalog_languages"] {
+                assert!(
+                    !plan.contains(&format!("SCAN {table}")),
+                    "{query:?} scans {table}: {plan}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unfiltered_pages_read_a_sort_index() {
+        let c = schema();
+        for sort in CatalogSort::ALL {
+            for descending in [true, false] {
+                let sql = unfiltered_page_sql(&search(CatalogQuery {
+                    sort,
+                    descending,
+                    ..CatalogQuery::default()
+                }));
+                let values = [
+                    rusqlite::types::Value::Integer(20),
+                    rusqlite::types::Value::Integer(0),
+                ];
+                let plan = plan(&c, &sql, &values);
+                let index = format!("catalog_models_{}", sort_column(sort));
+                assert!(plan.contains(&index), "{sort:?} {descending}: {plan}");
+                assert!(
+                    !plan.contains("TEMP B-TREE"),
+                    "{sort:?} {descending}: {plan}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn page_order_is_reversible() {
+        use std::cmp::Ordering;
+        let a = (SortValue::Int(Some(5)), "a".as_bytes());
+        let b = (SortValue::Int(Some(5)), "b".as_bytes());
+        let none = (SortValue::Int(None), "c".as_bytes());
+        assert_eq!(
+            page_order(a, b, true),
+            Ordering::Less,
+            "ties by id ascending"
+        );
+        assert_eq!(page_order(a, b, false), Ordering::Greater);
+        assert_eq!(
+            page_order(none, a, true),
+            Ordering::Greater,
+            "NULL last descending"
+        );
+        assert_eq!(
+            page_order(none, a, false),
+            Ordering::Less,
+            "NULL first ascending"
+        );
+        let mut top = TopModels::new(2, true);
+        for (value, id, rid) in [(1, "x", 1), (3, "y", 2), (3, "a", 3), (2, "z", 4)] {
+            top.offer(SortValue::Int(Some(value)), id.as_bytes(), rid);
+        }
+        assert_eq!(top.into_rids(), vec![3, 2]);
     }
 }

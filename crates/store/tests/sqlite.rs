@@ -5,9 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use chrono::DateTime;
 use hfb_store::conformance::{self, CASES};
 use hfb_store::{
-    ApiKeyRepo, NewApiKey, NewTeam, NewUser, SqliteStore, Store, TeamRepo, TeamRole, UserRepo,
+    ApiKeyRepo, CatalogModel, CatalogQuery, CatalogRepo, CatalogSource, NewApiKey, NewTeam,
+    NewUser, SqliteStore, Store, TeamRepo, TeamRole, UpsertCounts, UserRepo,
 };
 
 async fn fresh() -> (tempfile::TempDir, Arc<dyn Store>) {
@@ -77,6 +79,16 @@ conformance_tests!(
     delete_user_removes_teams_and_keys,
     team_injection_inputs_are_literal,
     ping_and_backend,
+    catalog_upsert_counts_and_round_trip,
+    catalog_get_by_id_case_insensitive,
+    catalog_text_search_tokens_and_prefixes,
+    catalog_text_special_characters_are_inert,
+    catalog_filters_alone_and_combined,
+    catalog_sorts_with_id_tie_break,
+    catalog_pagination_and_totals,
+    catalog_facets_follow_the_query,
+    catalog_unfiltered_search,
+    catalog_revision_and_delete,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,4 +289,225 @@ async fn upgrade_from_schema_v1_keeps_users_and_adds_teams() {
         )
         .expect("raw scopes");
     assert_eq!((count, second.as_str()), (2, "a\"b"));
+}
+
+fn catalog_model(id: &str, i: i64) -> CatalogModel {
+    let pick = |list: &[&str]| list[usize::try_from(i).unwrap() % list.len()].to_owned();
+    CatalogModel {
+        id: id.into(),
+        author: id.split_once('/').map(|(owner, _)| owner.to_owned()),
+        task: (i % 5 != 0).then(|| pick(&["fill-mask", "text-generation", "translation"])),
+        library: (i % 7 != 0).then(|| pick(&["transformers", "peft", "gguf", "timm"])),
+        languages: (0..i % 4)
+            .map(|k| pick(&["en", "fr", "de"][usize::try_from(k).unwrap()..]))
+            .collect(),
+        license: (i % 3 != 0).then(|| pick(&["mit", "apache-2.0"])),
+        tags: (0..1 + i % 5)
+            .map(|k| format!("tag-{}", (i + k) % 9))
+            .collect(),
+        downloads: i * 37 % 101,
+        downloads_all_time: None,
+        likes: i % 13,
+        trending_score: f64::from(u32::try_from(i % 17).unwrap()) / 4.0,
+        created_at: DateTime::from_timestamp_millis(1_600_000_000_000 + i * 1000),
+        updated_at: None,
+        gated: if i % 6 == 0 { "manual" } else { "false" }.into(),
+        private: false,
+        sha: None,
+        files: vec![],
+        card_data: None,
+        source: CatalogSource::Synced,
+        synced_at: DateTime::from_timestamp_millis(1_700_000_000_000).unwrap(),
+    }
+}
+
+/// Rows of `sql` (two columns: text, integer), sorted.
+fn rows(conn: &deadpool_sqlite::rusqlite::Connection, sql: &str) -> Vec<(String, i64)> {
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    let mut rows: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// After inserts, label changes, counter-only changes, re-spellings and deletes, the
+/// maintained tables (facet counts, model count, tags, languages, search index) agree
+/// with what a recount from the stored documents gives.
+#[tokio::test]
+async fn catalog_maintained_tables_match_a_recount() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("catalog.sqlite3");
+    let store = SqliteStore::open(&path).await.expect("open");
+    let models: Vec<CatalogModel> = (0..120)
+        .map(|i| catalog_model(&format!("org-{}/model-{i}", i % 11), i))
+        .collect();
+    store.upsert_models(&models).await.expect("insert");
+    // Labels change for some, only counters for others, the spelling of the id for a few.
+    let changed: Vec<CatalogModel> = models
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .map(|(i, m)| {
+            let i = i64::try_from(i).unwrap();
+            if i % 4 == 0 {
+                CatalogModel {
+                    id: m.id.to_uppercase(),
+                    ..catalog_model(&m.id, i + 1)
+                }
+            } else {
+                CatalogModel {
+                    downloads: m.downloads + 1,
+                    ..m.clone()
+                }
+            }
+        })
+        .collect();
+    let counts = store.upsert_models(&changed).await.expect("update");
+    assert_eq!((counts.inserted, counts.updated), (0, 60));
+    for m in models.iter().step_by(3) {
+        assert!(store.delete_catalog_model(&m.id).await.expect("delete"));
+    }
+    let remaining = store.catalog_count().await.expect("count");
+    assert_eq!(remaining, 80);
+    let page = store
+        .search_catalog(&CatalogQuery::default())
+        .await
+        .expect("unfiltered search");
+    drop(store);
+
+    let conn = deadpool_sqlite::rusqlite::Connection::open(&path).expect("open raw sqlite");
+    let maintained = |facet: &str| {
+        rows(
+            &conn,
+            &format!("SELECT value, count FROM catalog_facets WHERE facet = '{facet}'"),
+        )
+    };
+    for (facet, field) in [
+        ("task", "task"),
+        ("library", "library"),
+        ("license", "license"),
+    ] {
+        assert_eq!(
+            maintained(facet),
+            rows(
+                &conn,
+                &format!(
+                    "SELECT doc ->> '$.{field}', count(*) FROM catalog_docs
+                     WHERE doc ->> '$.{field}' IS NOT NULL GROUP BY 1"
+                )
+            ),
+            "{facet} counts"
+        );
+    }
+    assert_eq!(
+        maintained("language"),
+        rows(
+            &conn,
+            "SELECT value, count(DISTINCT rid) FROM catalog_docs, json_each(doc, '$.languages')
+             GROUP BY value"
+        ),
+        "language counts, once per model"
+    );
+    assert_eq!(
+        rows(
+            &conn,
+            "SELECT 'models', value FROM catalog_meta WHERE key = 'models'"
+        ),
+        vec![("models".to_owned(), i64::try_from(remaining).unwrap())]
+    );
+    for (table, docs) in [
+        ("catalog_models", "SELECT count(*) FROM catalog_docs"),
+        (
+            "catalog_tags",
+            "SELECT count(*) FROM (SELECT DISTINCT rid, value FROM catalog_docs,
+             json_each(doc, '$.tags'))",
+        ),
+        (
+            "catalog_languages",
+            "SELECT count(*) FROM (SELECT DISTINCT rid, value FROM catalog_docs,
+             json_each(doc, '$.languages'))",
+        ),
+    ] {
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect("count") };
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM {table}")),
+            count(docs),
+            "{table} rows"
+        );
+    }
+    let stale: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM catalog_tags t JOIN catalog_docs d ON d.rid = t.rid
+             WHERE NOT EXISTS (SELECT 1 FROM json_each(d.doc, '$.tags') j WHERE j.value = t.tag)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("stale tags");
+    assert_eq!(stale, 0, "no tag row outlives its model's tags");
+    let indexed: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM catalog_fts WHERE catalog_fts MATCH '\"org\"*'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("fts count");
+    assert_eq!(
+        indexed,
+        i64::try_from(remaining).unwrap(),
+        "one search row per model"
+    );
+    let facet_total: u64 = page.facets.tasks.iter().map(|f| f.count).sum();
+    let with_task: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM catalog_models WHERE task IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(facet_total, u64::try_from(with_task).unwrap());
+}
+
+#[tokio::test]
+async fn catalog_and_revision_survive_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("catalog.sqlite3");
+    let store = SqliteStore::open(&path).await.expect("open");
+    assert_eq!(store.catalog_revision().await.expect("revision"), 0);
+    let model = catalog_model("org/persisted", 4);
+    store
+        .upsert_models(std::slice::from_ref(&model))
+        .await
+        .expect("upsert");
+    let revision = store.catalog_revision().await.expect("revision");
+    assert!(revision > 0);
+    drop(store);
+    let reopened = SqliteStore::open(&path).await.expect("reopen");
+    assert_eq!(
+        reopened.catalog_revision().await.expect("revision"),
+        revision,
+        "the revision is persisted"
+    );
+    assert_eq!(
+        reopened.catalog_model("ORG/PERSISTED").await.expect("get"),
+        Some(model.clone())
+    );
+    let found = reopened
+        .search_catalog(&CatalogQuery {
+            text: Some("persist".into()),
+            ..CatalogQuery::default()
+        })
+        .await
+        .expect("search");
+    assert_eq!(found.items, vec![model]);
+    assert_eq!(
+        reopened
+            .upsert_models(&[catalog_model("org/persisted", 4)])
+            .await
+            .expect("upsert"),
+        UpsertCounts::default(),
+        "unchanged after reopen"
+    );
 }

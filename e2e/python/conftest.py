@@ -1,0 +1,59 @@
+"""Starts the real hfb server (binary from HFB_BIN) on a free port with a fresh data
+dir and the catalog fixture imported, for the official Python clients to talk to."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "backend" / "tests" / "api" / "fixtures" / "hub_models.json"
+
+
+def _bin() -> str:
+    return os.environ.get("HFB_BIN", str(ROOT / "target" / "debug" / "hfb"))
+
+
+@pytest.fixture(scope="session")
+def hfb_server():
+    data_dir = tempfile.mkdtemp(prefix="hfb-py-")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
+    env.update(
+        HFB_DATA_DIR=data_dir,
+        HFB_BIND="127.0.0.1:0",
+        HFB_LOG_FORMAT="json",
+        HFB_CATALOG_LIVE="false",
+        # Small pages, so listing without a limit must follow the Link header.
+        HFB_HUB_PAGE_SIZE="2",
+        HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
+    )
+    imported = subprocess.run(
+        [_bin(), "catalog", "import", str(FIXTURE)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["inserted"] == 6
+
+    proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    deadline = time.time() + 30
+    while time.time() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"listening on (http://[0-9.:]+)", line)
+        if match:
+            url = match.group(1)
+    if url is None:
+        proc.kill()
+        pytest.fail("hfb did not start")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
