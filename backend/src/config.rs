@@ -124,6 +124,11 @@ pub struct Settings {
     /// `HFB_CATALOG_CACHE_TTL_SECS`: how long search results stay cached. Default 300;
     /// 0 disables the cache (benchmarks).
     pub catalog_cache_ttl_secs: u64,
+    /// `HFB_CATALOG_SYNC_INTERVAL_SECS`: how often the catalog copies the Hub's most
+    /// downloaded models (when the Hub is enabled). Default 21600 (6 h); 0 disables.
+    pub catalog_sync_interval_secs: u64,
+    /// `HFB_CATALOG_SYNC_TOP`: how many of the most downloaded models each round copies. Default 1000.
+    pub catalog_sync_top: u32,
     /// `HFB_HUB_PAGE_SIZE`: page size of the Hub-compatible listing when the client sends
     /// no `limit` (the client follows the `Link` header for more). Default 100.
     pub hub_page_size: u32,
@@ -285,6 +290,14 @@ impl Settings {
             None => 300,
             Some(v) => parse_range("HFB_CATALOG_CACHE_TTL_SECS", &v, 0, 86_400)? as u64,
         };
+        let catalog_sync_interval_secs = match get("HFB_CATALOG_SYNC_INTERVAL_SECS") {
+            None => 6 * 3600,
+            Some(v) => parse_range("HFB_CATALOG_SYNC_INTERVAL_SECS", &v, 0, 30 * 86_400)? as u64,
+        };
+        let catalog_sync_top = match get("HFB_CATALOG_SYNC_TOP") {
+            None => 1000,
+            Some(v) => parse_range("HFB_CATALOG_SYNC_TOP", &v, 1, 100_000)? as u32,
+        };
         let hub_page_size = match get("HFB_HUB_PAGE_SIZE") {
             None => 100,
             Some(v) => parse_range("HFB_HUB_PAGE_SIZE", &v, 1, 1000)? as u32,
@@ -334,6 +347,8 @@ impl Settings {
             admin_emails,
             hub_page_size,
             catalog_cache_ttl_secs,
+            catalog_sync_interval_secs,
+            catalog_sync_top,
             generated_secrets_file,
         })
     }

@@ -12,4 +12,5 @@ pub mod spa;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod workers;
 pub mod ws;

@@ -75,6 +75,7 @@ impl Application {
             started_at: Instant::now(),
         };
         let server = run(listener, state.clone())?;
+        crate::workers::catalog_sync::spawn(state.clone());
         let host = match local.ip() {
             ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),

@@ -40,6 +40,8 @@ export async function startServer({ env: extraEnv = {} } = {}) {
     HFB_STATIC_DIR: staticDir,
     HFB_LOG_FORMAT: 'json',
     HFB_WS_HEARTBEAT_MS: '1000',
+    // Tests never reach the internet: no live Hugging Face Hub, no catalog sync.
+    HFB_CATALOG_LIVE: 'false',
     ...extraEnv,
   });
 

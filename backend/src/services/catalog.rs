@@ -32,14 +32,37 @@ const MAX_TAGS: usize = 10;
 pub struct LiveHub {
     client: HubClient,
     down_until: std::sync::Mutex<Option<Instant>>,
+    /// Synced models people opened since the last sync round (bounded).
+    opened: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
+
+/// Opened models remembered for the next sync round, at most.
+const MAX_OPENED: usize = 500;
 
 impl LiveHub {
     pub fn new(client: HubClient) -> Self {
         Self {
             client,
             down_until: std::sync::Mutex::new(None),
+            opened: std::sync::Mutex::new(std::collections::BTreeSet::new()),
         }
+    }
+
+    /// Remembers that someone opened `id`, so the sync worker refreshes it.
+    pub fn note_opened(&self, id: &str) {
+        if let Ok(mut opened) = self.opened.lock()
+            && opened.len() < MAX_OPENED
+        {
+            opened.insert(id.to_owned());
+        }
+    }
+
+    /// The opened models since the last call.
+    pub fn take_opened(&self) -> Vec<String> {
+        self.opened
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o).into_iter().collect())
+            .unwrap_or_default()
     }
 
     pub fn client(&self) -> &HubClient {
@@ -376,6 +399,11 @@ pub async fn model(state: &AppState, id: &str) -> Result<CatalogModel, ApiError>
 
 pub async fn detail(state: &AppState, id: &str) -> Result<ModelDetail, ApiError> {
     let model = model(state, id).await?;
+    if model.source == CatalogSource::Synced
+        && let Some(live) = state.live_hub.as_ref()
+    {
+        live.note_opened(&model.id);
+    }
     let card_html = card(state, &model).await;
     Ok(ModelDetail {
         model: summary(&model),

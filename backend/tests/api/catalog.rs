@@ -414,3 +414,62 @@ async fn the_cli_imports_a_file() {
         assert_eq!(search(&app, "").await["total"], 6);
     }
 }
+
+#[tokio::test]
+async fn the_sync_worker_copies_the_most_downloaded_models_and_refreshes_opened_ones() {
+    let hub = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/models"))
+        .and(query_param("sort", "downloads"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            {"id": "acme/popular-one", "pipeline_tag": "text-classification", "downloads": 900, "tags": ["license:mit"]},
+            {"id": "acme/popular-two", "pipeline_tag": "fill-mask", "downloads": 800}
+        ])))
+        .mount(&hub)
+        .await;
+    let app = spawn_app_with(&[
+        ("HF_ENDPOINT", &hub.uri()),
+        ("HFB_CATALOG_SYNC_INTERVAL_SECS", "1"),
+        ("HFB_CATALOG_SYNC_TOP", "2"),
+    ])
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let body = search(&app, "sort=downloads").await;
+        if body["total"] == 2 {
+            assert_eq!(ids(&body), ["acme/popular-one", "acme/popular-two"]);
+            assert_eq!(body["items"][0]["source"], "synced");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync worker never ran: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    // A model someone opens is refreshed by the next round.
+    Mock::given(method("GET"))
+        .and(path("/api/models/acme/popular-two"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "acme/popular-two", "downloads": 800, "likes": 77})),
+        )
+        .mount(&hub)
+        .await;
+    assert_eq!(
+        app.get("/api/v1/models/acme/popular-two").await.status(),
+        200
+    );
+    let round = hfb_backend::workers::catalog_sync::run_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(round.fetched, 3, "top 2 + 1 opened");
+    let detail: Value = app
+        .get("/api/v1/models/acme/popular-two")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["model"]["likes"], 77);
+}

@@ -81,6 +81,10 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("HFB_WORKERS".into(), "1".into()),
         ("HFB_WS_HEARTBEAT_MS".into(), "200".into()),
         ("HFB_SHUTDOWN_TIMEOUT_SECS".into(), "1".into()),
+        // Tests never reach the internet: the Hub is a closed local port unless a test
+        // points HF_ENDPOINT at its wiremock server; the sync worker is off.
+        ("HF_ENDPOINT".into(), "http://127.0.0.1:9".into()),
+        ("HFB_CATALOG_SYNC_INTERVAL_SECS".into(), "0".into()),
         // Tests sign in many times from one address; rate-limit tests lower these.
         ("HFB_RATE_LIMIT_AUTH_PER_MIN".into(), "100000".into()),
         ("HFB_RATE_LIMIT_PER_MIN".into(), "100000".into()),

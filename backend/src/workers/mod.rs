@@ -1,0 +1,3 @@
+//! Background tasks that run beside the HTTP server.
+
+pub mod catalog_sync;
