@@ -802,6 +802,86 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+// The records a create call stores, built one way for both adapters.
+
+impl NewUser {
+    pub(crate) fn into_record(self) -> User {
+        let now = now_millis();
+        User {
+            id: new_id(),
+            email: normalize_email(&self.email),
+            display_name: self.display_name,
+            password_hash: self.password_hash,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl NewSession {
+    pub(crate) fn into_record(self) -> Session {
+        let now = now_millis();
+        Session {
+            id: new_id(),
+            user_id: self.user_id,
+            user_agent: self.user_agent,
+            ip: self.ip,
+            created_at: now,
+            last_used_at: now,
+            expires_at: truncate_to_millis(self.expires_at),
+            revoked_at: None,
+            revoked_reason: None,
+        }
+    }
+}
+
+impl NewTeam {
+    pub(crate) fn into_record(self) -> Team {
+        Team {
+            id: new_id(),
+            name: self.name,
+            slug: self.slug,
+            personal: self.personal,
+            created_by: self.created_by,
+            created_at: now_millis(),
+        }
+    }
+}
+
+impl NewInvitation {
+    pub(crate) fn into_record(self) -> Invitation {
+        Invitation {
+            id: new_id(),
+            team_id: self.team_id,
+            email: normalize_email(&self.email),
+            role: self.role,
+            invited_by: self.invited_by,
+            created_at: now_millis(),
+            expires_at: truncate_to_millis(self.expires_at),
+            accepted_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
+impl NewApiKey {
+    pub(crate) fn into_record(self) -> ApiKey {
+        ApiKey {
+            id: new_id(),
+            user_id: self.user_id,
+            team_id: self.team_id,
+            name: self.name,
+            prefix: self.prefix,
+            key_hash: self.key_hash,
+            scopes: self.scopes,
+            created_at: now_millis(),
+            expires_at: self.expires_at.map(truncate_to_millis),
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+}
+
 /// `Utc::now()` at storage precision.
 pub(crate) fn now_millis() -> DateTime<Utc> {
     truncate_to_millis(Utc::now())

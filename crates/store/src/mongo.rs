@@ -495,15 +495,7 @@ fn token_doc(
 #[async_trait]
 impl UserRepo for MongoStore {
     async fn create_user(&self, new: NewUser) -> Result<User> {
-        let now = now_millis();
-        let user = User {
-            id: new_id(),
-            email: normalize_email(&new.email),
-            display_name: new.display_name,
-            password_hash: new.password_hash,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = new.into_record();
         // The unique index on email decides; a duplicate fails with E11000 -> Conflict.
         op(self.users.insert_one(doc! {
             "_id": &user.id,
@@ -590,17 +582,7 @@ impl SessionRepo for MongoStore {
             return Err(StoreError::NotFound);
         }
         let now = now_millis();
-        let session = Session {
-            id: new_id(),
-            user_id: new.user_id,
-            user_agent: new.user_agent,
-            ip: new.ip,
-            created_at: now,
-            last_used_at: now,
-            expires_at: truncate_to_millis(new.expires_at),
-            revoked_at: None,
-            revoked_reason: None,
-        };
+        let session = new.into_record();
         op(self.sessions.insert_one(doc! {
             "_id": &session.id,
             "user_id": &session.user_id,
@@ -800,14 +782,7 @@ impl TeamRepo for MongoStore {
         if !Self::exists(&self.users, &new.created_by).await? {
             return Err(StoreError::NotFound);
         }
-        let team = Team {
-            id: new_id(),
-            name: new.name,
-            slug: new.slug,
-            personal: new.personal,
-            created_by: new.created_by,
-            created_at: now_millis(),
-        };
+        let team = new.into_record();
         let mut team_doc = doc! {
             "_id": &team.id,
             "name": &team.name,
@@ -1011,17 +986,7 @@ impl MongoStore {
 #[async_trait]
 impl InvitationRepo for MongoStore {
     async fn create_invitation(&self, new: NewInvitation) -> Result<Invitation> {
-        let invitation = Invitation {
-            id: new_id(),
-            team_id: new.team_id,
-            email: normalize_email(&new.email),
-            role: new.role,
-            invited_by: new.invited_by,
-            created_at: now_millis(),
-            expires_at: truncate_to_millis(new.expires_at),
-            accepted_at: None,
-            revoked_at: None,
-        };
+        let invitation = new.into_record();
         if !Self::exists(&self.teams, &invitation.team_id).await? {
             return Err(StoreError::NotFound);
         }
@@ -1185,19 +1150,7 @@ impl ApiKeyRepo for MongoStore {
         {
             return Err(StoreError::NotFound);
         }
-        let key = ApiKey {
-            id: new_id(),
-            user_id: new.user_id,
-            team_id: new.team_id,
-            name: new.name,
-            prefix: new.prefix,
-            key_hash: new.key_hash,
-            scopes: new.scopes,
-            created_at: now_millis(),
-            expires_at: new.expires_at.map(truncate_to_millis),
-            last_used_at: None,
-            revoked_at: None,
-        };
+        let key = new.into_record();
         // The unique index on key_hash decides: E11000 -> Conflict.
         op(self.api_keys.insert_one(doc! {
             "_id": &key.id,

@@ -24,8 +24,7 @@ use crate::{
     FacetCount, Facets, Invitation, InvitationRepo, Membership, NewApiKey, NewInvitation,
     NewSession, NewTeam, NewUser, RefreshToken, Result, RotateOutcome, Session, SessionRepo, Store,
     StoreError, Team, TeamRepo, TeamRole, UpsertCounts, User, UserRepo, UserUpdate, conflict,
-    new_id, normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user,
-    truncate_to_millis,
+    normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
 };
 
 /// Schema migrations, applied in order inside one transaction; `PRAGMA user_version` holds
@@ -706,15 +705,7 @@ fn map_pool_error(e: deadpool_sqlite::PoolError) -> StoreError {
 #[async_trait]
 impl UserRepo for SqliteStore {
     async fn create_user(&self, new: NewUser) -> Result<User> {
-        let now = now_millis();
-        let user = User {
-            id: new_id(),
-            email: normalize_email(&new.email),
-            display_name: new.display_name,
-            password_hash: new.password_hash,
-            created_at: now,
-            updated_at: now,
-        };
+        let user = new.into_record();
         let row = user.clone();
         self.with_conn(move |c| {
             c.execute(
@@ -813,18 +804,7 @@ impl UserRepo for SqliteStore {
 #[async_trait]
 impl SessionRepo for SqliteStore {
     async fn create_session(&self, new: NewSession, first_refresh_hash: &str) -> Result<Session> {
-        let now = now_millis();
-        let session = Session {
-            id: new_id(),
-            user_id: new.user_id,
-            user_agent: new.user_agent,
-            ip: new.ip,
-            created_at: now,
-            last_used_at: now,
-            expires_at: truncate_to_millis(new.expires_at),
-            revoked_at: None,
-            revoked_reason: None,
-        };
+        let session = new.into_record();
         let s = session.clone();
         let hash = first_refresh_hash.to_owned();
         self.with_conn(move |c| {
@@ -1056,14 +1036,7 @@ fn membership_of(c: &Connection, team_id: &str, user_id: &str) -> Result<Option<
 #[async_trait]
 impl TeamRepo for SqliteStore {
     async fn create_team(&self, new: NewTeam) -> Result<Team> {
-        let team = Team {
-            id: new_id(),
-            name: new.name,
-            slug: new.slug,
-            personal: new.personal,
-            created_by: new.created_by,
-            created_at: now_millis(),
-        };
+        let team = new.into_record();
         let t = team.clone();
         self.with_conn(move |c| {
             let tx = c
@@ -1257,17 +1230,7 @@ impl TeamRepo for SqliteStore {
 #[async_trait]
 impl InvitationRepo for SqliteStore {
     async fn create_invitation(&self, new: NewInvitation) -> Result<Invitation> {
-        let invitation = Invitation {
-            id: new_id(),
-            team_id: new.team_id,
-            email: normalize_email(&new.email),
-            role: new.role,
-            invited_by: new.invited_by,
-            created_at: now_millis(),
-            expires_at: truncate_to_millis(new.expires_at),
-            accepted_at: None,
-            revoked_at: None,
-        };
+        let invitation = new.into_record();
         let i = invitation.clone();
         self.with_conn(move |c| {
             // The checks and the insert share the write lock: no duplicate pending invitation.
@@ -1440,19 +1403,7 @@ fn invitation_by_id(c: &Connection, id: &str) -> Result<Option<Invitation>> {
 #[async_trait]
 impl ApiKeyRepo for SqliteStore {
     async fn create_api_key(&self, new: NewApiKey) -> Result<ApiKey> {
-        let key = ApiKey {
-            id: new_id(),
-            user_id: new.user_id,
-            team_id: new.team_id,
-            name: new.name,
-            prefix: new.prefix,
-            key_hash: new.key_hash,
-            scopes: new.scopes,
-            created_at: now_millis(),
-            expires_at: new.expires_at.map(truncate_to_millis),
-            last_used_at: None,
-            revoked_at: None,
-        };
+        let key = new.into_record();
         let k = key.clone();
         // Foreign keys answer NotFound, the unique hash index Conflict.
         self.with_conn(move |c| {
