@@ -56,7 +56,8 @@ pub async fn search(
 ) -> Result<HttpResponse, ApiError> {
     check_catalog_access(&state, &who)?;
     let params = catalog::parse_search(req.query_string())?;
-    let etag = catalog::etag(&state, &params).await?;
+    let revision = state.store.catalog_revision().await?;
+    let etag = catalog::etag(revision, &params);
     if req
         .headers()
         .get(IF_NONE_MATCH)
@@ -67,9 +68,9 @@ pub async fn search(
             .insert_header((ETAG, etag))
             .finish());
     }
-    let response = catalog::search(&state, &params).await?;
-    // The ETag of the answer is computed after a possible Hub fill-in changed the catalog.
-    let etag = catalog::etag(&state, &params).await?;
+    // A Hub fill-in may move the answer to a newer revision: its ETag follows.
+    let (response, revision) = catalog::search(&state, &params, revision).await?;
+    let etag = catalog::etag(revision, &params);
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, etag))
         .insert_header((CACHE_CONTROL, "no-cache"))

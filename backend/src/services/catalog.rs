@@ -278,19 +278,21 @@ fn facets(list: &[FacetCount]) -> Vec<FacetValue> {
 }
 
 /// The catalog revision plus the request: equal ETags mean an equal answer.
-pub async fn etag(state: &AppState, params: &SearchParams) -> Result<String, ApiError> {
+pub fn etag(revision: u64, params: &SearchParams) -> String {
     use std::hash::{Hash, Hasher};
-    let revision = state.store.catalog_revision().await?;
     let mut h = std::collections::hash_map::DefaultHasher::new();
     params.cache_key().hash(&mut h);
-    Ok(format!("W/\"c{revision}-{:x}\"", h.finish()))
+    format!("W/\"c{revision}-{:x}\"", h.finish())
 }
 
+/// Answers a search against the catalog as of `revision` (read by the caller, who also
+/// needs it for the ETag). Returns the answer and the revision it belongs to: newer than
+/// `revision` when models from the Hub were added on the way.
 pub async fn search(
     state: &AppState,
     params: &SearchParams,
-) -> Result<ModelSearchResponse, ApiError> {
-    let revision = state.store.catalog_revision().await?;
+    mut revision: u64,
+) -> Result<(ModelSearchResponse, u64), ApiError> {
     // Cached pages live HFB_CATALOG_CACHE_TTL_SECS; any catalog change also retires
     // them (the key carries the catalog revision).
     let ttl = Duration::from_secs(state.settings.catalog_cache_ttl_secs);
@@ -298,7 +300,7 @@ pub async fn search(
     if !ttl.is_zero()
         && let Ok(Some(hit)) = state.cache.get_json::<ModelSearchResponse>(&key).await
     {
-        return Ok(hit);
+        return Ok((hit, revision));
     }
     let mut page = state.store.search_catalog(&params.query).await?;
     // A text search the local catalog answers poorly is also asked of the Hub.
@@ -307,6 +309,7 @@ pub async fn search(
         && let Some(text) = params.query.text.as_deref()
         && fill_from_hub(state, text).await > 0
     {
+        revision = state.store.catalog_revision().await?;
         page = state.store.search_catalog(&params.query).await?;
     }
     let pages = page.total.div_ceil(u64::from(params.per_page)) as u32;
@@ -323,14 +326,13 @@ pub async fn search(
             languages: facets(&page.facets.languages),
         },
     };
-    let revision_after = state.store.catalog_revision().await?;
-    let key = format!("catalog:search:{revision_after}:{}", params.cache_key());
+    let key = format!("catalog:search:{revision}:{}", params.cache_key());
     if !ttl.is_zero()
         && let Err(e) = state.cache.set_json(&key, &response, ttl).await
     {
         tracing::debug!(error = %e, "could not cache a catalog search");
     }
-    Ok(response)
+    Ok((response, revision))
 }
 
 /// Asks the Hub for `text` and stores what it finds; returns how many models changed.
