@@ -15,10 +15,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{
-    ApiKey, CatalogModel, CatalogPage, CatalogQuery, CatalogSort, CatalogSource, FacetCount,
-    Facets, Invitation, Membership, ModelFile, NewApiKey, NewInvitation, NewSession, NewTeam,
-    NewUser, RotateOutcome, Session, Store, StoreError, Team, TeamRole, UpsertCounts, User,
-    UserUpdate, conflict, truncate_to_millis,
+    ApiKey, CatalogModel, CatalogPage, CatalogQuery, CatalogSort, CatalogSource, Created,
+    Deployment, DesiredState, FacetCount, Facets, Invitation, Membership, ModelFile, NewApiKey,
+    NewDeployment, NewDeploymentEvent, NewInvitation, NewSession, NewTeam, NewUser, Observation,
+    RotateOutcome, Session, Store, StoreError, Team, TeamRole, UpsertCounts, User, UserUpdate,
+    conflict, truncate_to_millis,
 };
 
 /// A conformance case: takes the store under test, panics on failure.
@@ -4054,6 +4055,446 @@ pub async fn catalog_revision_and_delete(store: Arc<dyn Store>) {
     assert_eq!(page_ids(&found), vec![model.id.clone()], "and found again");
 }
 
+// ---------------------------------------------------------------------------------------
+// Deployments
+
+async fn new_deployment(store: &dyn Store, team: &Team, user: &User, name: &str) -> Deployment {
+    match store
+        .create_deployment(NewDeployment {
+            team_id: team.id.clone(),
+            name: name.into(),
+            model_id: "sentence-transformers/all-MiniLM-L6-v2".into(),
+            target: "local".into(),
+            task: "feature-extraction".into(),
+            spec: serde_json::json!({ "revision": "main", "scaling": { "min_replicas": 0 } }),
+            created_by: user.id.clone(),
+            idempotency_key: None,
+            request_hash: None,
+        })
+        .await
+        .expect("create_deployment")
+    {
+        Created::New(d) => d,
+        Created::Existing(_) => panic!("a create without idempotency key returned Existing"),
+    }
+}
+
+async fn deployment_fixture(store: &dyn Store, tag: &str) -> (User, Team) {
+    let user = new_user(store, tag).await;
+    let team = new_team(store, &user, tag, false).await;
+    (user, team)
+}
+
+pub async fn deployment_create_get_list(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-create").await;
+    let first = new_deployment(&*store, &team, &user, "first").await;
+    tick().await;
+    let second = new_deployment(&*store, &team, &user, "second").await;
+    assert_eq!(first.current_version, 1);
+    assert_eq!(first.generation, 1);
+    assert_eq!(first.observed_generation, 0);
+    assert_eq!(first.desired, DesiredState::Running);
+    assert_eq!(first.status, "pending");
+    assert!(first.needs_reconcile(now()));
+    let got = store.deployment_by_id(&first.id).await.unwrap().unwrap();
+    assert_eq!(got, first, "read returns what create returned");
+    let listed = store.deployments_for_team(&team.id).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, [second.id.as_str(), first.id.as_str()], "newest first");
+    let versions = store.deployment_versions(&first.id).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].version, 1);
+    assert_eq!(versions[0].spec, first.spec);
+    let events = store.deployment_events(&first.id, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "created");
+    assert!(
+        store
+            .deployment_by_id("no-such-id")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let err = store
+        .create_deployment(NewDeployment {
+            team_id: team.id.clone(),
+            name: "first".into(),
+            model_id: "m/x".into(),
+            target: "local".into(),
+            task: "feature-extraction".into(),
+            spec: serde_json::json!({}),
+            created_by: user.id.clone(),
+            idempotency_key: None,
+            request_hash: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Conflict(conflict::DEPLOYMENT_NAME_TAKEN.into())
+    );
+    let err = store
+        .create_deployment(NewDeployment {
+            team_id: "no-such-team".into(),
+            name: "x".into(),
+            model_id: "m/x".into(),
+            target: "local".into(),
+            task: "feature-extraction".into(),
+            spec: serde_json::json!({}),
+            created_by: user.id.clone(),
+            idempotency_key: None,
+            request_hash: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
+pub async fn deployment_idempotency_key(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-idem").await;
+    let make = |name: &str, key: &str| NewDeployment {
+        team_id: team.id.clone(),
+        name: name.into(),
+        model_id: "m/x".into(),
+        target: "local".into(),
+        task: "feature-extraction".into(),
+        spec: serde_json::json!({ "env": { "$where": "1", "a.b": "c" } }),
+        created_by: user.id.clone(),
+        idempotency_key: Some(key.into()),
+        request_hash: Some("hash-1".into()),
+    };
+    let Created::New(first) = store.create_deployment(make("a", "key-1")).await.unwrap() else {
+        panic!("first create must be new");
+    };
+    assert_eq!(
+        first.spec["env"]["$where"], "1",
+        "operator-like keys are data"
+    );
+    let Created::Existing(again) = store.create_deployment(make("b", "key-1")).await.unwrap()
+    else {
+        panic!("same key must return the existing deployment");
+    };
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.request_hash.as_deref(), Some("hash-1"));
+    assert_eq!(store.deployments_for_team(&team.id).await.unwrap().len(), 1);
+    let Created::New(_) = store.create_deployment(make("c", "key-2")).await.unwrap() else {
+        panic!("another key creates another deployment");
+    };
+    // Keys are per team.
+    let (user2, team2) = deployment_fixture(&*store, "dep-idem2").await;
+    let mut other = make("a", "key-1");
+    other.team_id = team2.id.clone();
+    other.created_by = user2.id.clone();
+    assert!(matches!(
+        store.create_deployment(other).await.unwrap(),
+        Created::New(_)
+    ));
+}
+
+pub async fn deployment_versions_compare_and_set(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-ver").await;
+    let d = new_deployment(&*store, &team, &user, "v").await;
+    let v2 = store
+        .add_deployment_version(
+            &d.id,
+            1,
+            serde_json::json!({ "revision": "abc" }),
+            &user.id,
+            "revision changed",
+        )
+        .await
+        .unwrap();
+    assert_eq!(v2.current_version, 2);
+    assert_eq!(v2.generation, 2);
+    assert_eq!(v2.spec, serde_json::json!({ "revision": "abc" }));
+    let err = store
+        .add_deployment_version(&d.id, 1, serde_json::json!({}), &user.id, "stale")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Conflict(conflict::DEPLOYMENT_VERSION_MOVED.into())
+    );
+    let v3 = store
+        .add_deployment_version(&d.id, 2, d.spec.clone(), &user.id, "rollback to v1")
+        .await
+        .unwrap();
+    assert_eq!(v3.current_version, 3);
+    assert_eq!(v3.spec, d.spec);
+    let versions = store.deployment_versions(&d.id).await.unwrap();
+    let numbers: Vec<u32> = versions.iter().map(|v| v.version).collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert_eq!(versions[0].note, "rollback to v1");
+    assert_eq!(versions[2].spec, d.spec, "old versions never change");
+    let err = store
+        .add_deployment_version("no-such-id", 1, serde_json::json!({}), &user.id, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+    // Concurrent writers of the same expected version: exactly one wins.
+    let mut handles = Vec::new();
+    for i in 0..4 {
+        let store = store.clone();
+        let id = d.id.clone();
+        let uid = user.id.clone();
+        handles.push(tokio::spawn(async move {
+            store
+                .add_deployment_version(&id, 3, serde_json::json!({ "i": i }), &uid, "race")
+                .await
+        }));
+    }
+    let mut wins = 0;
+    for h in handles {
+        match h.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(store.deployment_versions(&d.id).await.unwrap().len(), 4);
+}
+
+pub async fn deployment_lease_is_exclusive(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-lease").await;
+    let d = new_deployment(&*store, &team, &user, "l").await;
+    let t0 = truncate_to_millis(now());
+    let until = t0 + Duration::seconds(30);
+    let a = store
+        .acquire_deployment_lease(&d.id, "a", t0, until)
+        .await
+        .unwrap();
+    assert_eq!(a.unwrap().lease_holder.as_deref(), Some("a"));
+    assert!(
+        store
+            .acquire_deployment_lease(&d.id, "b", t0, until)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .acquire_deployment_lease(&d.id, "a", t0, until)
+            .await
+            .unwrap()
+            .is_some(),
+        "the holder may renew"
+    );
+    assert!(
+        store
+            .deployments_to_reconcile(t0, 100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|id| id != &d.id),
+        "leased deployments are not offered"
+    );
+    // After expiry another holder takes over.
+    let later = until + Duration::seconds(1);
+    let b = store
+        .acquire_deployment_lease(&d.id, "b", later, later + Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(b.unwrap().lease_holder.as_deref(), Some("b"));
+    assert!(!store.release_deployment_lease(&d.id, "a").await.unwrap());
+    assert!(store.release_deployment_lease(&d.id, "b").await.unwrap());
+    assert!(
+        store
+            .acquire_deployment_lease("no-such", "a", t0, until)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Many contenders at once: one wins.
+    let d2 = new_deployment(&*store, &team, &user, "l2").await;
+    let mut handles = Vec::new();
+    for i in 0..6 {
+        let store = store.clone();
+        let id = d2.id.clone();
+        handles.push(tokio::spawn(async move {
+            store
+                .acquire_deployment_lease(&id, &format!("h{i}"), t0, until)
+                .await
+                .unwrap()
+                .is_some()
+        }));
+    }
+    let mut wins = 0;
+    for h in handles {
+        wins += usize::from(h.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+pub async fn deployment_observation_is_fenced(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-obs").await;
+    let d = new_deployment(&*store, &team, &user, "o").await;
+    let t0 = truncate_to_millis(now());
+    assert!(
+        store
+            .deployments_to_reconcile(t0, 1000)
+            .await
+            .unwrap()
+            .contains(&d.id)
+    );
+    let observation = |status: &str, next: Option<DateTime<Utc>>| Observation {
+        status: status.into(),
+        status_message: Some(format!("{status} now")),
+        generation: 1,
+        observed_version: Some(1),
+        target_state: serde_json::json!({ "url": "http://x" }),
+        endpoint_url: Some("http://x".into()),
+        attempts: 0,
+        next_attempt_at: next,
+    };
+    assert!(
+        store
+            .record_observation(&d.id, "nobody", t0, observation("running", None))
+            .await
+            .unwrap()
+            .is_none(),
+        "no lease, no write"
+    );
+    store
+        .acquire_deployment_lease(&d.id, "r", t0, t0 + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    // A poll scheduled: still pending work, but not before it is due.
+    let due = t0 + Duration::seconds(5);
+    let polled = store
+        .record_observation(&d.id, "r", t0, observation("provisioning", Some(due)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(polled.status, "provisioning");
+    assert_eq!(polled.observed_generation, 1);
+    assert_eq!(polled.next_attempt_at, Some(due));
+    store.release_deployment_lease(&d.id, "r").await.unwrap();
+    assert!(
+        !store
+            .deployments_to_reconcile(t0, 1000)
+            .await
+            .unwrap()
+            .contains(&d.id)
+    );
+    assert!(
+        store
+            .deployments_to_reconcile(due, 1000)
+            .await
+            .unwrap()
+            .contains(&d.id)
+    );
+    store
+        .acquire_deployment_lease(&d.id, "r", due, due + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let done = store
+        .record_observation(&d.id, "r", due, observation("running", None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, "running");
+    assert_eq!(done.endpoint_url.as_deref(), Some("http://x"));
+    assert_eq!(done.target_state, serde_json::json!({ "url": "http://x" }));
+    assert!(!done.needs_reconcile(due));
+    store.release_deployment_lease(&d.id, "r").await.unwrap();
+    assert!(
+        !store
+            .deployments_to_reconcile(due, 1000)
+            .await
+            .unwrap()
+            .contains(&d.id)
+    );
+    // A desired-state change makes it pending again.
+    let paused = store
+        .set_desired_state(&d.id, DesiredState::Paused)
+        .await
+        .unwrap();
+    assert_eq!(paused.desired, DesiredState::Paused);
+    assert_eq!(paused.generation, 2);
+    assert!(
+        store
+            .deployments_to_reconcile(due, 1000)
+            .await
+            .unwrap()
+            .contains(&d.id)
+    );
+    // An observation of an older generation leaves the newer one pending.
+    store
+        .acquire_deployment_lease(&d.id, "r", due, due + Duration::seconds(30))
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = store
+        .record_observation(&d.id, "r", due, observation("running", Some(due)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stale.observed_generation, 1);
+    assert!(stale.next_attempt_at.is_none());
+    assert!(stale.needs_reconcile(due));
+    // An expired lease cannot write.
+    let late = due + Duration::seconds(31);
+    assert!(
+        store
+            .record_observation(&d.id, "r", late, observation("running", None))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .set_deployment_status(&d.id, "scaled_to_zero", Some("idle"))
+            .await
+            .unwrap()
+    );
+    let got = store.deployment_by_id(&d.id).await.unwrap().unwrap();
+    assert_eq!(got.status, "scaled_to_zero");
+    assert_eq!(
+        got.generation, 2,
+        "status writes do not change the generation"
+    );
+    assert!(
+        !store
+            .set_deployment_status("no-such", "x", None)
+            .await
+            .unwrap()
+    );
+    let err = store
+        .set_desired_state("no-such", DesiredState::Running)
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NotFound);
+}
+
+pub async fn deployment_events_and_delete(store: Arc<dyn Store>) {
+    let (user, team) = deployment_fixture(&*store, "dep-ev").await;
+    let d = new_deployment(&*store, &team, &user, "e").await;
+    for i in 0..5 {
+        tick().await;
+        store
+            .add_deployment_event(NewDeploymentEvent {
+                deployment_id: d.id.clone(),
+                actor: (i % 2 == 0).then(|| user.id.clone()),
+                kind: "status".into(),
+                message: format!("event {i}"),
+            })
+            .await
+            .unwrap();
+    }
+    let events = store.deployment_events(&d.id, 3).await.unwrap();
+    let messages: Vec<_> = events.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages, ["event 4", "event 3", "event 2"]);
+    assert_eq!(events[1].actor, None);
+    assert!(store.delete_deployment(&d.id).await.unwrap());
+    assert!(!store.delete_deployment(&d.id).await.unwrap());
+    assert!(store.deployment_by_id(&d.id).await.unwrap().is_none());
+    assert!(store.deployment_events(&d.id, 10).await.unwrap().is_empty());
+    assert!(store.deployment_versions(&d.id).await.unwrap().is_empty());
+}
+
 macro_rules! cases {
     ($($name:ident),* $(,)?) => {
         /// Every case, by name.
@@ -4111,6 +4552,12 @@ cases!(
     catalog_facets_follow_the_query,
     catalog_unfiltered_search,
     catalog_revision_and_delete,
+    deployment_create_get_list,
+    deployment_idempotency_key,
+    deployment_versions_compare_and_set,
+    deployment_lease_is_exclusive,
+    deployment_observation_is_fenced,
+    deployment_events_and_delete,
 );
 
 /// Runs every case in turn (each in its own task, so one failure does not stop the rest),

@@ -28,6 +28,7 @@
 //! `$match` + `$group` aggregations.
 
 mod catalog;
+mod deployments;
 mod error;
 mod mongo;
 mod sqlite;
@@ -42,6 +43,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use deployments::{
+    Created, Deployment, DeploymentEvent, DeploymentRepo, DeploymentVersion, DesiredState,
+    NewDeployment, NewDeploymentEvent, Observation,
+};
 pub use error::StoreError;
 pub use mongo::MongoStore;
 pub use sqlite::SqliteStore;
@@ -224,6 +229,14 @@ pub mod conflict {
     pub const API_KEY_EXISTS: &str = "api key already exists";
     /// A compare-and-set lost to concurrent writers several times in a row (MongoDB only).
     pub const CONCURRENT_UPDATE: &str = "the record changed concurrently, try again";
+    /// [`DeploymentRepo::create_deployment`](crate::DeploymentRepo::create_deployment): the
+    /// team has a deployment of that name.
+    pub const DEPLOYMENT_NAME_TAKEN: &str =
+        "a deployment with this name already exists in the team";
+    /// [`DeploymentRepo::add_deployment_version`](crate::DeploymentRepo::add_deployment_version):
+    /// someone else changed the deployment first.
+    pub const DEPLOYMENT_VERSION_MOVED: &str =
+        "the deployment changed since you loaded it; reload and try again";
 }
 
 /// A member's role in a team, from most to least powerful.
@@ -777,7 +790,7 @@ pub trait CatalogRepo: Send + Sync {
 /// Everything the backend needs from its database.
 #[async_trait]
 pub trait Store:
-    UserRepo + SessionRepo + TeamRepo + InvitationRepo + ApiKeyRepo + CatalogRepo
+    UserRepo + SessionRepo + TeamRepo + InvitationRepo + ApiKeyRepo + CatalogRepo + DeploymentRepo
 {
     /// "sqlite" or "mongodb".
     fn backend(&self) -> &'static str;

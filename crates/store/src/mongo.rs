@@ -14,6 +14,8 @@
 //! revision counter in `catalog_meta`; text search uses the `search_tokens` array (see
 //! `catalog_doc`) with anchored prefix regexes, since text indexes are not portable.
 
+mod deployments;
+
 use std::future::IntoFuture;
 use std::time::Duration;
 
@@ -213,7 +215,8 @@ impl MongoStore {
             false,
         )))
         .await?;
-        self.create_catalog_indexes().await
+        self.create_catalog_indexes().await?;
+        self.create_deployment_indexes().await
     }
 }
 

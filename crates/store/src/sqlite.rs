@@ -27,6 +27,8 @@ use crate::{
     normalize_email, now_millis, refuse_unacceptable, sort_teams_for_user, truncate_to_millis,
 };
 
+mod deployments;
+
 /// Schema migrations, applied in order inside one transaction; `PRAGMA user_version` holds
 /// how many have been applied.
 ///
@@ -199,6 +201,63 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID;
     INSERT INTO catalog_meta (key, value) VALUES ('revision', 0), ('models', 0);
+    ",
+    // 4: deployments with their immutable versions and event log. The spec and the
+    // target's own state are JSON text; the reconciler's lease lives on the row.
+    r"
+    CREATE TABLE deployments (
+        id                  TEXT PRIMARY KEY NOT NULL,
+        team_id             TEXT NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+        name                TEXT NOT NULL,
+        model_id            TEXT NOT NULL,
+        target              TEXT NOT NULL,
+        task                TEXT NOT NULL,
+        spec                TEXT NOT NULL,
+        current_version     INTEGER NOT NULL,
+        desired             TEXT NOT NULL,
+        generation          INTEGER NOT NULL,
+        observed_generation INTEGER NOT NULL,
+        observed_version    INTEGER,
+        status              TEXT NOT NULL,
+        status_message      TEXT,
+        target_state        TEXT NOT NULL,
+        endpoint_url        TEXT,
+        attempts            INTEGER NOT NULL,
+        next_attempt_at     INTEGER,
+        lease_holder        TEXT,
+        lease_until         INTEGER,
+        idempotency_key     TEXT,
+        request_hash        TEXT,
+        created_by          TEXT NOT NULL,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX deployments_team_name ON deployments (team_id, name);
+    CREATE UNIQUE INDEX deployments_idempotency ON deployments (team_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX deployments_team_created ON deployments (team_id, created_at);
+    CREATE INDEX deployments_pending ON deployments (next_attempt_at)
+        WHERE observed_generation < generation OR next_attempt_at IS NOT NULL;
+
+    CREATE TABLE deployment_versions (
+        deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        version       INTEGER NOT NULL,
+        spec          TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        note          TEXT NOT NULL,
+        PRIMARY KEY (deployment_id, version)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE deployment_events (
+        id            TEXT PRIMARY KEY NOT NULL,
+        deployment_id TEXT NOT NULL REFERENCES deployments (id) ON DELETE CASCADE,
+        at            INTEGER NOT NULL,
+        actor         TEXT,
+        kind          TEXT NOT NULL,
+        message       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX deployment_events_deployment ON deployment_events (deployment_id, at, id);
     ",
 ];
 
@@ -679,6 +738,8 @@ fn conflict_message(sqlite_message: &str) -> String {
         conflict::ALREADY_MEMBER.into()
     } else if sqlite_message.contains("api_keys.key_hash") {
         conflict::API_KEY_EXISTS.into()
+    } else if sqlite_message.contains("deployments.team_id, deployments.name") {
+        conflict::DEPLOYMENT_NAME_TAKEN.into()
     } else {
         "duplicate key".into()
     }

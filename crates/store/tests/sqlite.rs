@@ -89,6 +89,12 @@ conformance_tests!(
     catalog_facets_follow_the_query,
     catalog_unfiltered_search,
     catalog_revision_and_delete,
+    deployment_create_get_list,
+    deployment_idempotency_key,
+    deployment_versions_compare_and_set,
+    deployment_lease_is_exclusive,
+    deployment_observation_is_fenced,
+    deployment_events_and_delete,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
