@@ -3,8 +3,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use reqwest::StatusCode;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, LINK, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LINK, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use url::Url;
 
@@ -61,17 +63,74 @@ impl fmt::Debug for HubClient {
 }
 
 /// A successful response, fully read.
-struct Fetched {
+pub(crate) struct Fetched {
     /// After redirects.
-    url: Url,
-    headers: HeaderMap,
-    body: Vec<u8>,
+    pub(crate) url: Url,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Fetched {
+    /// The body as JSON of type `T`; `what` names it in the error.
+    pub(crate) fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, HubError> {
+        serde_json::from_slice(&self.body).map_err(|e| HubError::Malformed(format!("{what}: {e}")))
+    }
+}
+
+/// How a failure status becomes a [`HubError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorMode {
+    /// The read-only model API: 401/403 means a gated or private repository, other 4xx
+    /// are [`HubError::Upstream`].
+    Read,
+    /// The management APIs (Inference Endpoints, Spaces): 401/403 is about the token
+    /// ([`HubError::MissingToken`], [`HubError::TokenRejected`]), 409 is
+    /// [`HubError::Conflict`], 400/422 are [`HubError::Invalid`] with the Hub's message.
+    Manage,
+}
+
+/// A request body and its content type.
+pub(crate) struct Body {
+    content_type: &'static str,
+    bytes: Vec<u8>,
+}
+
+impl Body {
+    pub(crate) fn json(value: &impl Serialize) -> Result<Self, HubError> {
+        let bytes = serde_json::to_vec(value)
+            .map_err(|e| HubError::InvalidArgument(format!("request body: {e}")))?;
+        Ok(Body {
+            content_type: "application/json",
+            bytes,
+        })
+    }
+
+    pub(crate) fn ndjson(bytes: Vec<u8>) -> Self {
+        Body {
+            content_type: "application/x-ndjson",
+            bytes,
+        }
+    }
+}
+
+/// One logical request, sent once or more.
+pub(crate) struct Call {
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Option<Body>,
+    /// Whether sending it twice is harmless. A call that is not is retried only when the
+    /// server cannot have acted on it (429, 503, connection not established), never after
+    /// a timeout or another 5xx.
+    pub(crate) idempotent: bool,
+    pub(crate) mode: ErrorMode,
 }
 
 /// A failed attempt and the server's requested wait, if any.
 struct Failure {
     error: HubError,
     retry_after: Option<Duration>,
+    /// The request never reached the server (connection refused, DNS).
+    not_sent: bool,
 }
 
 impl From<HubError> for Failure {
@@ -79,7 +138,21 @@ impl From<HubError> for Failure {
         Failure {
             error,
             retry_after: None,
+            not_sent: false,
         }
+    }
+}
+
+impl Failure {
+    fn may_retry(&self, idempotent: bool) -> bool {
+        if idempotent {
+            return self.error.is_retryable();
+        }
+        self.not_sent
+            || matches!(
+                self.error,
+                HubError::RateLimited { .. } | HubError::Upstream { status: 503, .. }
+            )
     }
 }
 
@@ -242,7 +315,7 @@ impl HubClient {
 
     /// The endpoint with `segments` appended, each percent-encoded as one segment
     /// (so a revision like `refs/pr/1` stays one segment).
-    fn url(&self, segments: &[&str]) -> Url {
+    pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.endpoint.clone();
         url.set_query(None);
         url.set_fragment(None);
@@ -295,25 +368,39 @@ impl HubClient {
         Ok(ModelPage { models, next })
     }
 
-    /// GET with retries.
+    /// GET of the read-only API, with retries.
     async fn get(&self, url: Url) -> Result<Fetched, HubError> {
+        self.send(Call {
+            method: Method::GET,
+            url,
+            body: None,
+            idempotent: true,
+            mode: ErrorMode::Read,
+        })
+        .await
+    }
+
+    /// Sends `call`, retrying as its `idempotent` flag allows (see [`HubConfig`]).
+    pub(crate) async fn send(&self, call: Call) -> Result<Fetched, HubError> {
         let max_retries = self.inner.max_retries;
+        let url = &call.url;
         let mut attempt = 0u32;
         loop {
-            let failure = match self.attempt(&url).await {
+            let failure = match self.attempt(&call).await {
                 Ok(fetched) => return Ok(fetched),
                 Err(failure) => failure,
             };
-            if !failure.error.is_retryable() || attempt >= max_retries {
-                if attempt > 0 && failure.error.is_retryable() {
-                    tracing::warn!(url = %display_url(&url), attempts = attempt + 1, error = %failure.error, "Hub request failed after retries");
+            let may_retry = failure.may_retry(call.idempotent);
+            if !may_retry || attempt >= max_retries {
+                if attempt > 0 && may_retry {
+                    tracing::warn!(method = %call.method, url = %display_url(url), attempts = attempt + 1, error = %failure.error, "Hub request failed after retries");
                 }
                 return Err(failure.error);
             }
             let delay = match failure.retry_after {
                 // Retrying before the server's time would only spend quota.
                 Some(wait) if wait > self.inner.max_backoff => {
-                    tracing::warn!(url = %display_url(&url), retry_after_s = wait.as_secs(), max_backoff_ms = self.inner.max_backoff.as_millis() as u64, error = %failure.error, "Hub asks to wait longer than max_backoff; giving up");
+                    tracing::warn!(method = %call.method, url = %display_url(url), retry_after_s = wait.as_secs(), max_backoff_ms = self.inner.max_backoff.as_millis() as u64, error = %failure.error, "Hub asks to wait longer than max_backoff; giving up");
                     return Err(failure.error);
                 }
                 Some(wait) => wait,
@@ -321,7 +408,8 @@ impl HubClient {
             };
             attempt += 1;
             tracing::warn!(
-                url = %display_url(&url),
+                method = %call.method,
+                url = %display_url(url),
                 attempt,
                 max_retries,
                 delay_ms = delay.as_millis() as u64,
@@ -332,13 +420,19 @@ impl HubClient {
         }
     }
 
-    async fn attempt(&self, url: &Url) -> Result<Fetched, Failure> {
-        tracing::debug!(url = %display_url(url), "GET Hub");
-        let mut request = self.inner.http.get(url.clone());
+    async fn attempt(&self, call: &Call) -> Result<Fetched, Failure> {
+        let url = &call.url;
+        tracing::debug!(method = %call.method, url = %display_url(url), "Hub request");
+        let mut request = self.inner.http.request(call.method.clone(), url.clone());
         if let Some(auth) = &self.inner.auth
             && url.origin() == self.inner.endpoint.origin()
         {
             request = request.header(AUTHORIZATION, auth.clone());
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, body.content_type)
+                .body(body.bytes.clone());
         }
         let mut response = request.send().await.map_err(|e| self.map_reqwest(&e))?;
         let status = response.status();
@@ -370,7 +464,14 @@ impl HubClient {
             .get("x-error-code")
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
+        let message = || self.scrub(error_message(&body, status));
+        let anonymous_manage = call.mode == ErrorMode::Manage && self.inner.auth.is_none();
         let error = match status {
+            // Without a token the Hub hides repos behind 401 + `RepoNotFound`: the missing
+            // token is the actionable part.
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if anonymous_manage => {
+                HubError::MissingToken
+            }
             StatusCode::NOT_FOUND => HubError::NotFound,
             _ if matches!(
                 error_code,
@@ -379,17 +480,39 @@ impl HubClient {
             {
                 HubError::NotFound
             }
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => HubError::Unauthorized,
             StatusCode::TOO_MANY_REQUESTS => HubError::RateLimited { retry_after },
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => match call.mode {
+                ErrorMode::Read => HubError::Unauthorized,
+                ErrorMode::Manage => HubError::TokenRejected {
+                    status: status.as_u16(),
+                    message: message(),
+                },
+            },
+            StatusCode::CONFLICT if call.mode == ErrorMode::Manage => {
+                HubError::Conflict { message: message() }
+            }
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                if call.mode == ErrorMode::Manage =>
+            {
+                HubError::Invalid {
+                    status: status.as_u16(),
+                    message: message(),
+                }
+            }
             _ => HubError::Upstream {
                 status: status.as_u16(),
-                message: self.scrub(error_message(&body, status)),
+                message: message(),
             },
         };
-        Err(Failure { error, retry_after })
+        Err(Failure {
+            error,
+            retry_after,
+            not_sent: false,
+        })
     }
 
     fn map_reqwest(&self, e: &reqwest::Error) -> Failure {
+        let not_sent = e.is_connect();
         let error = if e.is_timeout() {
             HubError::Timeout
         } else if e.is_redirect() {
@@ -399,7 +522,11 @@ impl HubClient {
         } else {
             HubError::Network(self.scrub(error_chain(e)))
         };
-        Failure::from(error)
+        Failure {
+            error,
+            retry_after: None,
+            not_sent,
+        }
     }
 
     fn scrub(&self, text: String) -> String {
@@ -449,21 +576,13 @@ async fn read_body(response: &mut reqwest::Response, max: usize) -> Result<Vec<u
     Ok(body)
 }
 
-/// `{"error": "..."}` (string or list) from a Hub error body, else the text itself.
+/// The message of an error body: `{"error": "..."}` (string or list) as the Hub sends it,
+/// `{"message": "..."}` (with `error` as its prefix when both are present), or a
+/// FastAPI-style `{"detail": "..." | [{"loc": [...], "msg": "..."}]}`; else the text itself.
 fn error_message(body: &[u8], status: StatusCode) -> String {
     let from_json = serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| match v.get("error") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Array(items)) => Some(
-                items
-                    .iter()
-                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            _ => None,
-        });
+        .and_then(|v| json_error_message(&v));
     let text = from_json.unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
     if text.is_empty() {
         return status.canonical_reason().unwrap_or("no message").to_owned();
@@ -471,6 +590,59 @@ fn error_message(body: &[u8], status: StatusCode) -> String {
     match text.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text,
+    }
+}
+
+fn json_error_message(v: &Value) -> Option<String> {
+    let error = match v.get("error") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    };
+    let message = v.get("message").and_then(Value::as_str).map(str::to_owned);
+    let detail = match v.get("detail") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|item| {
+                    let msg = item
+                        .get("msg")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| item.to_string(), str::to_owned);
+                    let loc = item
+                        .get("loc")
+                        .and_then(Value::as_array)
+                        .map(|parts| {
+                            parts
+                                .iter()
+                                .map(|p| p.as_str().map_or_else(|| p.to_string(), str::to_owned))
+                                .collect::<Vec<_>>()
+                                .join(".")
+                        })
+                        .filter(|l| !l.is_empty());
+                    match loc {
+                        Some(loc) => format!("{loc}: {msg}"),
+                        None => msg,
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        _ => None,
+    };
+    let detail = message.or(detail);
+    match (error, detail) {
+        (Some(e), Some(d)) if e != d && !d.contains(&e) => Some(format!("{e}: {d}")),
+        (_, Some(d)) => Some(d),
+        (Some(e), None) => Some(e),
+        (None, None) => None,
     }
 }
 
@@ -525,6 +697,21 @@ mod tests {
         assert_eq!(error_message(br#"{"error":["a","b"]}"#, s), "a; b");
         assert_eq!(error_message(b"  plain text \n", s), "plain text");
         assert_eq!(error_message(b"", s), "Bad Request");
+        assert_eq!(
+            error_message(br#"{"message":"Instance size x9 is not available"}"#, s),
+            "Instance size x9 is not available"
+        );
+        assert_eq!(
+            error_message(br#"{"error":"Bad Request","message":"unknown vendor"}"#, s),
+            "Bad Request: unknown vendor"
+        );
+        assert_eq!(
+            error_message(
+                br#"{"detail":[{"loc":["body","compute","instanceSize"],"msg":"field required"}]}"#,
+                s
+            ),
+            "body.compute.instanceSize: field required"
+        );
         let long = "é".repeat(2000);
         assert_eq!(
             error_message(long.as_bytes(), s).chars().count(),

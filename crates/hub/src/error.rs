@@ -32,6 +32,28 @@ pub enum HubError {
     /// `HubConfig` cannot be used (endpoint not a URL, header-unsafe token or user agent).
     #[error("invalid Hub client configuration: {0}")]
     InvalidConfig(String),
+    /// 401/403 from a management API (Inference Endpoints, Spaces) while no token is
+    /// configured: these APIs always need one.
+    #[error(
+        "a Hugging Face access token is required for this operation: configure a token with write access"
+    )]
+    MissingToken,
+    /// 401/403 from a management API although a token was sent: it is invalid, expired,
+    /// read-only, or has no access to the namespace.
+    #[error(
+        "Hugging Face refused the access token ({status}: {message}): a valid token with write access to this namespace is needed"
+    )]
+    TokenRejected { status: u16, message: String },
+    /// 409 from a management API: the endpoint or repository name is taken, or the
+    /// resource is in a state that does not allow the operation.
+    #[error("conflict on Hugging Face: {message}")]
+    Conflict { message: String },
+    /// 400/422 from a management API: the request was refused, with the Hub's reason.
+    #[error("Hugging Face rejected the request ({status}): {message}")]
+    Invalid { status: u16, message: String },
+    /// The caller's input cannot make a valid request; nothing was sent.
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
 }
 
 impl HubError {
@@ -44,7 +66,22 @@ impl HubError {
             | HubError::NotFound
             | HubError::Unauthorized
             | HubError::Malformed(_)
-            | HubError::InvalidConfig(_) => false,
+            | HubError::InvalidConfig(_)
+            | HubError::MissingToken
+            | HubError::TokenRejected { .. }
+            | HubError::Conflict { .. }
+            | HubError::Invalid { .. }
+            | HubError::InvalidArgument(_) => false,
+        }
+    }
+
+    /// Whether Hugging Face itself is unreachable or failing (network errors, timeouts,
+    /// 5xx): the operation may succeed later without any change on our side.
+    pub fn is_upstream_down(&self) -> bool {
+        match self {
+            HubError::Network(_) | HubError::Timeout => true,
+            HubError::Upstream { status, .. } => *status >= 500,
+            _ => false,
         }
     }
 }
