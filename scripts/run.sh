@@ -4,6 +4,7 @@
 # Environment variables (or a .env file) switch to the production services; see README.
 set -euo pipefail
 source "$(dirname "$0")/lib/tools.sh"
+source "$(dirname "$0")/lib/models.sh"
 cd "$ROOT"
 
 ensure_rust_tools
@@ -15,5 +16,7 @@ say "building the API server (cargo build --release)"
 cargo build --release --locked -p hfb-backend
 
 export HFB_STATIC_DIR="${HFB_STATIC_DIR:-$ROOT/dist}"
+# The built-in runtime's model, so a fresh machine can deploy and call it offline.
+ensure_minilm_model "${HFB_DATA_DIR:-$ROOT/data}"
 say "starting hfb: open ${PUBLIC_APP_URL:-http://localhost:3000} (Ctrl-C stops it)"
 exec "$(target_dir)/release/hfb" serve

@@ -134,6 +134,30 @@ pub struct Settings {
     pub hub_page_size: u32,
     /// `HFB_ADMIN_EMAILS`: comma-separated e-mails of platform operators (catalog import).
     pub admin_emails: Vec<String>,
+    /// `HFB_RECONCILE_INTERVAL_MS`: how often the deployment reconciler looks for work
+    /// (it is also woken by every change). Default 1000.
+    pub reconcile_interval_ms: u64,
+    /// `HFB_RECONCILE_CONCURRENCY`: deployments reconciled at once per instance. Default 4.
+    pub reconcile_concurrency: usize,
+    /// `HFB_RECONCILE_LEASE_SECS`: how long an instance holds a deployment while acting on
+    /// it; after a crash another instance (or the restarted one) takes over after this. Default 30.
+    pub reconcile_lease_secs: u64,
+    /// `HFB_RECONCILE_MAX_ATTEMPTS`: failed attempts before a deployment is marked failed. Default 5.
+    pub reconcile_max_attempts: u32,
+    /// `HFB_RECONCILE_POLL_SECS`: how often provisioning cloud deployments are polled. Default 10.
+    pub reconcile_poll_secs: u64,
+    /// `HFB_HF_NAMESPACE`: the Hugging Face user or organization that owns the Inference
+    /// Endpoints and Spaces hfb creates (with `HUGGING_FACE_API_KEY`).
+    pub hf_namespace: Option<String>,
+    /// `HFB_HF_API_ENDPOINT`: base URL of the Inference Endpoints API.
+    /// Default `https://api.endpoints.huggingface.cloud/v2`.
+    pub hf_endpoints_api: String,
+    /// `HFB_LAMBDA_ROLE_ARN`: the IAM role AWS Lambda functions run as.
+    pub lambda_role_arn: Option<String>,
+    /// `HFB_LAMBDA_IMAGE_URI`: the container image (in ECR) serving models on Lambda.
+    pub lambda_image_uri: Option<String>,
+    /// `AWS_ENDPOINT_URL`: another S3/Lambda endpoint (e.g. moto or MinIO in tests).
+    pub aws_endpoint_url: Option<String>,
     /// Set when development secrets were generated and kept in this file (logged at start).
     #[serde(skip)]
     pub generated_secrets_file: Option<PathBuf>,
@@ -310,6 +334,28 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
+        let reconcile_interval_ms = match get("HFB_RECONCILE_INTERVAL_MS") {
+            None => 1000,
+            Some(v) => parse_range("HFB_RECONCILE_INTERVAL_MS", &v, 10, 600_000)? as u64,
+        };
+        let reconcile_concurrency = match get("HFB_RECONCILE_CONCURRENCY") {
+            None => 4,
+            Some(v) => parse_range("HFB_RECONCILE_CONCURRENCY", &v, 1, 256)?,
+        };
+        let reconcile_lease_secs = match get("HFB_RECONCILE_LEASE_SECS") {
+            None => 30,
+            Some(v) => parse_range("HFB_RECONCILE_LEASE_SECS", &v, 1, 3600)? as u64,
+        };
+        let reconcile_max_attempts = match get("HFB_RECONCILE_MAX_ATTEMPTS") {
+            None => 5,
+            Some(v) => parse_range("HFB_RECONCILE_MAX_ATTEMPTS", &v, 1, 100)? as u32,
+        };
+        let reconcile_poll_secs = match get("HFB_RECONCILE_POLL_SECS") {
+            None => 10,
+            Some(v) => parse_range("HFB_RECONCILE_POLL_SECS", &v, 0, 3600)? as u64,
+        };
+        let hf_endpoints_api =
+            get("HFB_HF_API_ENDPOINT").unwrap_or_else(|| hfb_hub::DEFAULT_ENDPOINTS_API.into());
         let jwt_secret = get("JWT_SECRET").map(Secret::new);
         let jwt_refresh_secret = get("JWT_REFRESH_SECRET").map(Secret::new);
         let (jwt_secret, jwt_refresh_secret, generated_secrets_file) =
@@ -349,6 +395,16 @@ impl Settings {
             catalog_cache_ttl_secs,
             catalog_sync_interval_secs,
             catalog_sync_top,
+            reconcile_interval_ms,
+            reconcile_concurrency,
+            reconcile_lease_secs,
+            reconcile_max_attempts,
+            reconcile_poll_secs,
+            hf_namespace: get("HFB_HF_NAMESPACE"),
+            hf_endpoints_api,
+            lambda_role_arn: get("HFB_LAMBDA_ROLE_ARN"),
+            lambda_image_uri: get("HFB_LAMBDA_IMAGE_URI"),
+            aws_endpoint_url: get("AWS_ENDPOINT_URL"),
             generated_secrets_file,
         })
     }

@@ -11,6 +11,7 @@ pub mod services;
 pub mod spa;
 pub mod startup;
 pub mod state;
+pub mod targets;
 pub mod telemetry;
 pub mod workers;
 pub mod ws;

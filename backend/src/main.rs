@@ -35,12 +35,32 @@ enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Manage the local model store (models the built-in runtime serves).
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// Probe `/healthz` of a running server; exit 0 when it answers 200 (container health checks).
     Healthcheck {
         /// Base URL to probe. Default: derived from HFB_BIND.
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// Copy a model folder (Hugging Face layout: config.json, tokenizer.json,
+    /// model.safetensors...) into the store, after checking that the runtime loads it.
+    Add {
+        /// The model folder.
+        path: std::path::PathBuf,
+        /// `owner/name` to register it as. Default: the folder's last two path components.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List the models in the store.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -96,6 +116,7 @@ fn main() -> ExitCode {
         Command::Catalog {
             command: CatalogCommand::Import { file },
         } => catalog_import(settings, &file),
+        Command::Models { command } => models_command(settings, command),
         Command::Healthcheck { url } => {
             healthcheck(url.unwrap_or_else(|| format!("http://{}", settings.bind)))
         }
@@ -168,6 +189,58 @@ fn catalog_import(settings: Settings, file: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("hfb: import failed: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn models_command(settings: Settings, command: ModelsCommand) -> ExitCode {
+    use hfb_backend::services::local_models;
+    let models_dir = settings.data_dir.join("models");
+    match command {
+        ModelsCommand::List => {
+            for (id, dir) in local_models::list(&models_dir) {
+                println!("{id}\t{}", dir.display());
+            }
+            ExitCode::SUCCESS
+        }
+        ModelsCommand::Add { path, id } => {
+            let id = id.or_else(|| {
+                let canonical = path.canonicalize().ok()?;
+                let name = canonical.file_name()?.to_string_lossy().into_owned();
+                let owner = canonical
+                    .parent()?
+                    .file_name()?
+                    .to_string_lossy()
+                    .into_owned();
+                Some(format!("{owner}/{name}"))
+            });
+            let Some(id) = id else {
+                eprintln!("hfb: say which id to register the model as: --id owner/name");
+                return ExitCode::from(2);
+            };
+            let result = actix_web::rt::System::new().block_on(async move {
+                let target = local_models::add(&models_dir, &path, &id).await?;
+                let store = hfb_backend::startup::open_store(&settings)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                local_models::register_all(store.as_ref(), &models_dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((id, target))
+            });
+            match result {
+                Ok((id, target)) => {
+                    println!(
+                        "added {id} at {} (in the catalog as a local model)",
+                        target.display()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hfb: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

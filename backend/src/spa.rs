@@ -55,6 +55,14 @@ pub fn service(
 /// Answers paths that matched no route and no file.
 pub async fn fallback(req: &HttpRequest, static_dir: &Path) -> HttpResponse {
     let path = req.path();
+    let api_path = path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/");
+    let page_request = req.method() == Method::GET || req.method() == Method::HEAD;
+    // A page of the web app can share its path with a POST-only API route (the model page
+    // `/models/{owner}/{name}` and the Hugging Face-compatible inference route): browsers
+    // get the app, not a 405.
+    if page_request && !api_path {
+        return index(req, static_dir);
+    }
     if let Some(allowed) = req
         .app_data::<web::Data<RouteIndex>>()
         .and_then(|index| index.methods_for(path))
@@ -70,7 +78,7 @@ pub async fn fallback(req: &HttpRequest, static_dir: &Path) -> HttpResponse {
         ))
         .customize_allow(&allowed);
     }
-    if path == "/api" || path.starts_with("/api/") {
+    if api_path {
         return HttpResponse::from_error(ApiError::not_found(format!(
             "no API route for {} {path}",
             req.method()
@@ -82,6 +90,10 @@ pub async fn fallback(req: &HttpRequest, static_dir: &Path) -> HttpResponse {
             format!("{} is not allowed on {path}", req.method()),
         ));
     }
+    index(req, static_dir)
+}
+
+fn index(req: &HttpRequest, static_dir: &Path) -> HttpResponse {
     match NamedFile::open(index_path(static_dir)) {
         Ok(file) => file.into_response(req),
         Err(_) => HttpResponse::ServiceUnavailable()

@@ -35,6 +35,8 @@ pub enum StartupError {
     Cache(#[from] hfb_cache::CacheError),
     #[error("{0}")]
     Keys(#[from] crate::auth::tokens::KeyError),
+    #[error("cannot open the artifact store: {0}")]
+    Blobs(#[from] hfb_blob::BlobError),
 }
 
 /// A bound, not yet running server.
@@ -63,7 +65,27 @@ impl Application {
             addr: settings.bind.clone(),
             source,
         })?;
+        let blobs = hfb_blob::open(&hfb_blob::BlobSettings {
+            data_dir: settings.data_dir.clone(),
+            s3_bucket: settings.s3_bucket.clone(),
+            s3_region: Some(settings.aws_region.clone()),
+            s3_endpoint: settings.aws_endpoint_url.clone(),
+            ..hfb_blob::BlobSettings::default()
+        })
+        .await?;
+        let models_dir = settings.data_dir.join("models");
+        match crate::services::local_models::register_all(store.as_ref(), &models_dir).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(models = n, "local models added to the catalog"),
+            Err(e) => tracing::warn!(error = %e, "could not add local models to the catalog"),
+        }
+        let local_target = crate::targets::local::LocalTarget::new(models_dir);
+        let targets = crate::targets::build(&settings, local_target.clone()).await;
         let state = AppState {
+            targets,
+            local: local_target.clone(),
+            reconciler: crate::workers::reconciler::ReconcilerHandle::default(),
+            blobs,
             hub: WsHub::spawn(settings.ws_heartbeat),
             tokens,
             limiter,
@@ -76,6 +98,8 @@ impl Application {
         };
         let server = run(listener, state.clone())?;
         crate::workers::catalog_sync::spawn(state.clone());
+        crate::workers::reconciler::spawn(state.clone());
+        local_target.spawn_janitor(crate::services::deployments::on_scaled_to_zero(&state));
         let host = match local.ip() {
             ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),

@@ -20,6 +20,14 @@ pub struct AppState {
     pub limiter: Arc<dyn RateLimiter>,
     /// The Hugging Face Hub as a live catalog source; `None` when disabled.
     pub live_hub: Option<Arc<crate::services::catalog::LiveHub>>,
+    /// Deployment targets by kind.
+    pub targets: crate::targets::Targets,
+    /// The local runtime target, for inference calls to local deployments.
+    pub local: Arc<crate::targets::local::LocalTarget>,
+    /// Wakes the deployment reconciler after a change.
+    pub reconciler: crate::workers::reconciler::ReconcilerHandle,
+    /// Artifacts and deployment manifests (local folder or S3).
+    pub blobs: Arc<dyn hfb_blob::BlobStore>,
     /// Random id of this process, to tell instances apart.
     pub instance_id: Arc<str>,
     pub started_at: Instant,

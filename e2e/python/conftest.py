@@ -57,3 +57,52 @@ def hfb_server():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def _drain(stream):
+    """Keeps reading a server's output so a full pipe never blocks it."""
+    for _ in iter(stream.readline, ""):
+        pass
+
+
+@pytest.fixture(scope="session")
+def hfb_inference_server():
+    """hfb with all-MiniLM-L6-v2 in its local model store (from the repo's data/models)."""
+    import threading
+
+    model = pathlib.Path(os.environ.get("HFB_TEST_MODEL_DIR", ROOT / "data" / "models" / "sentence-transformers" / "all-MiniLM-L6-v2"))
+    if not (model / "model.safetensors").is_file():
+        pytest.fail(f"all-MiniLM-L6-v2 is missing at {model}: run `bash scripts/test.sh` or set HFB_TEST_MODEL_DIR")
+    data_dir = tempfile.mkdtemp(prefix="hfb-py-infer-")
+    owner = pathlib.Path(data_dir) / "models" / "sentence-transformers"
+    owner.mkdir(parents=True)
+    (owner / "all-MiniLM-L6-v2").symlink_to(model)
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
+    env.update(
+        HFB_DATA_DIR=data_dir,
+        HFB_BIND="127.0.0.1:0",
+        HFB_LOG_FORMAT="json",
+        HFB_CATALOG_LIVE="false",
+        HFB_RECONCILE_INTERVAL_MS="100",
+        HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
+    )
+    proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    deadline = time.time() + 30
+    while time.time() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"listening on (http://[0-9.:]+)", line)
+        if match:
+            url = match.group(1)
+    if url is None:
+        proc.kill()
+        pytest.fail("hfb did not start")
+    threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

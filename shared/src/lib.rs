@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod deployments;
 pub mod error;
 pub mod health;
 pub mod telemetry;

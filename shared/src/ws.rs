@@ -32,6 +32,14 @@ pub enum ServerMessage {
     },
     /// The client sent something the server does not understand.
     Error { code: String, message: String },
+    /// Answer to `subscribe`: deployment updates of this team will follow.
+    Subscribed { team_id: String },
+    /// A deployment of the subscribed team changed status, version or settings.
+    Deployment {
+        deployment: Box<crate::deployments::DeploymentInfo>,
+    },
+    /// A deployment of the subscribed team was removed.
+    DeploymentRemoved { deployment_id: String },
 }
 
 /// Client to server.
@@ -44,6 +52,8 @@ pub enum ClientMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         nonce: Option<u64>,
     },
+    /// Receive live updates of the team of this access token (the same JWT the API takes).
+    Subscribe { token: String },
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub async fn websocket(
         outbox,
         state.hub.clone(),
         state.instance_id.clone(),
+        state.tokens.clone(),
     ));
     Ok(response)
 }

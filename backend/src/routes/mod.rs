@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod compat_inference;
+pub mod deployments;
 pub mod docs;
 pub mod health;
 pub mod hub_compat;
@@ -23,6 +25,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(hub_compat::model_info_revision)
         .service(hub_compat::model_info)
         .service(hub_compat::model_info_legacy)
+        .service(compat_inference::hf_model)
+        .service(compat_inference::hf_pipeline)
+        .service(compat_inference::openai_embeddings)
+        .service(compat_inference::openai_models)
         .service(
             scope::scope("/api/v1")
                 .service(meta::version)
@@ -55,6 +61,17 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(teams::remove_member)
                 .service(teams::invite)
                 .service(teams::invitations)
-                .service(teams::revoke_invitation),
+                .service(teams::revoke_invitation)
+                .service(deployments::targets)
+                .service(deployments::list)
+                .service(deployments::create)
+                .service(deployments::detail)
+                .service(deployments::update)
+                .service(deployments::rollback)
+                .service(deployments::pause)
+                .service(deployments::resume)
+                .service(deployments::retry)
+                .service(deployments::delete_deployment)
+                .service(deployments::infer),
         );
 }

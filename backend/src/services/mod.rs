@@ -2,7 +2,10 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod deployments;
+pub mod inference;
 pub mod limits;
+pub mod local_models;
 pub mod readiness;
 pub mod teams;
 pub mod validation;

@@ -37,6 +37,16 @@ enum HubCommand {
     Broadcast {
         text: Arc<str>,
     },
+    /// From now on the socket also gets the team's messages.
+    Subscribe {
+        id: u64,
+        team_id: String,
+    },
+    /// Sends to the sockets subscribed to one team.
+    BroadcastTeam {
+        team_id: String,
+        text: Arc<str>,
+    },
     Shutdown,
 }
 
@@ -96,6 +106,21 @@ impl WsHub {
         }
     }
 
+    /// Subscribes a socket to its team's messages (after the session checked the token).
+    pub fn subscribe(&self, id: u64, team_id: String) {
+        let _ = self.commands.send(HubCommand::Subscribe { id, team_id });
+    }
+
+    /// Sends a message to the sockets of this instance subscribed to `team_id`.
+    pub fn broadcast_team(&self, team_id: &str, message: &ServerMessage) {
+        if let Ok(text) = serde_json::to_string(message) {
+            let _ = self.commands.send(HubCommand::BroadcastTeam {
+                team_id: team_id.to_owned(),
+                text: text.into(),
+            });
+        }
+    }
+
     /// Closes every socket (1001 going away) and stops accepting new ones: called when
     /// the server begins a graceful shutdown, so browsers reconnect to another instance.
     pub fn shutdown(&self) {
@@ -118,6 +143,7 @@ impl WsHub {
 
 async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Duration) {
     let mut sockets: HashMap<u64, mpsc::Sender<Outgoing>> = HashMap::new();
+    let mut teams: HashMap<u64, String> = HashMap::new();
     let mut ticker = tokio::time::interval(heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut seq: u64 = 0;
@@ -130,6 +156,24 @@ async fn run(mut commands: mpsc::UnboundedReceiver<HubCommand>, heartbeat: Durat
                 }
                 Some(HubCommand::Leave { id }) => {
                     sockets.remove(&id);
+                    teams.remove(&id);
+                }
+                Some(HubCommand::Subscribe { id, team_id }) => {
+                    if sockets.contains_key(&id) {
+                        teams.insert(id, team_id);
+                    }
+                }
+                Some(HubCommand::BroadcastTeam { team_id, text }) => {
+                    sockets.retain(|id, outbox| {
+                        if teams.get(id) != Some(&team_id) {
+                            return true;
+                        }
+                        !matches!(
+                            outbox.try_send(Outgoing::Text(text.clone())),
+                            Err(mpsc::error::TrySendError::Closed(_))
+                        )
+                    });
+                    teams.retain(|id, _| sockets.contains_key(id));
                 }
                 Some(HubCommand::Connections { reply }) => {
                     let _ = reply.send(sockets.len());

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use hfb_shared::ws::{ClientMessage, ServerMessage};
 
 use super::{Outbox, Outgoing, WsHub};
+use crate::auth::tokens::TokenKeys;
 
 /// Missed heartbeats after which a silent peer is disconnected.
 const MISSED_HEARTBEATS: u32 = 3;
@@ -19,6 +20,7 @@ pub async fn run(
     outbox: Outbox,
     hub: WsHub,
     instance_id: Arc<str>,
+    tokens: Arc<TokenKeys>,
 ) {
     let Outbox {
         id,
@@ -45,6 +47,16 @@ pub async fn run(
                         Message::Text(text) => {
                             let answer = match serde_json::from_str::<ClientMessage>(&text) {
                                 Ok(ClientMessage::Ping { nonce }) => ServerMessage::Pong { nonce, server_time_ms: now_ms() },
+                                Ok(ClientMessage::Subscribe { token }) => match tokens.verify_access(&token) {
+                                    Ok(claims) => {
+                                        hub.subscribe(id, claims.team.clone());
+                                        ServerMessage::Subscribed { team_id: claims.team }
+                                    }
+                                    Err(_) => ServerMessage::Error {
+                                        code: "unauthorized".to_owned(),
+                                        message: "the access token is invalid or expired; refresh it and subscribe again".to_owned(),
+                                    },
+                                },
                                 Err(e) => ServerMessage::Error {
                                     code: "invalid_message".to_owned(),
                                     message: format!("expected a JSON message like {{\"type\":\"ping\"}}: {e}"),

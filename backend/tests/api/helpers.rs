@@ -67,7 +67,39 @@ impl TestApp {
 /// Test settings: port 0, one worker, fast heartbeats, a fresh data dir, embedded store
 /// and cache. `overrides` adds or replaces variables (an empty value unsets one).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_in(tempfile::tempdir().expect("temp dir"), overrides).await
+}
+
+/// The all-MiniLM-L6-v2 folder the runtime tests use: `HFB_TEST_MODEL_DIR`, else the one
+/// `scripts/test.sh` installs under the workspace's `data/models`.
+pub fn minilm_dir() -> PathBuf {
+    let dir = std::env::var_os("HFB_TEST_MODEL_DIR").map_or_else(
+        || {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../data/models/sentence-transformers/all-MiniLM-L6-v2")
+        },
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "the all-MiniLM-L6-v2 model folder is missing at {}: run `bash scripts/test.sh` (it installs it) \
+         or set HFB_TEST_MODEL_DIR",
+        dir.display()
+    );
+    dir
+}
+
+/// Like [`spawn_app_with`], with all-MiniLM-L6-v2 in the local model store.
+pub async fn spawn_app_with_model(overrides: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
+    let owner = data_dir.path().join("models/sentence-transformers");
+    std::fs::create_dir_all(&owner).unwrap();
+    std::os::unix::fs::symlink(minilm_dir(), owner.join("all-MiniLM-L6-v2")).unwrap();
+    spawn_app_in(data_dir, overrides).await
+}
+
+/// Starts the server with `data_dir` as its data dir.
+pub async fn spawn_app_in(data_dir: TempDir, overrides: &[(&str, &str)]) -> TestApp {
     let dist = data_dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::write(dist.join("index.html"), INDEX_HTML).unwrap();
@@ -85,6 +117,9 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         // points HF_ENDPOINT at its wiremock server; the sync worker is off.
         ("HF_ENDPOINT".into(), "http://127.0.0.1:9".into()),
         ("HFB_CATALOG_SYNC_INTERVAL_SECS".into(), "0".into()),
+        // Deployments settle fast in tests.
+        ("HFB_RECONCILE_INTERVAL_MS".into(), "50".into()),
+        ("HFB_RECONCILE_POLL_SECS".into(), "0".into()),
         // Tests sign in many times from one address; rate-limit tests lower these.
         ("HFB_RATE_LIMIT_AUTH_PER_MIN".into(), "100000".into()),
         ("HFB_RATE_LIMIT_PER_MIN".into(), "100000".into()),

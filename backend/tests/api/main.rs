@@ -3,6 +3,7 @@
 
 mod accounts;
 mod catalog;
+mod deployments;
 mod docs;
 mod errors;
 mod health;

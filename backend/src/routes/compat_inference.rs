@@ -1,0 +1,126 @@
+//! Inference routes in other platforms' shapes, so their official clients work unchanged:
+//! the Hugging Face Inference API (`POST /models/{owner}/{name}`,
+//! `POST /pipeline/{task}/{owner}/{name}`) and the OpenAI API (`POST /v1/embeddings`,
+//! `GET /v1/models`, errors as `{"error": {"message", "type", "param", "code"}}`).
+//! Each routes to the caller team's running deployment of the named model.
+
+use actix_web::{HttpResponse, get, post, web};
+use hfb_shared::ErrorCode;
+
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::services::inference;
+use crate::state::AppState;
+
+fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("X-Hfb-Tokens", out.tokens.to_string()))
+        .insert_header(("X-Hfb-Truncated", out.truncated.to_string()))
+        .insert_header(("X-Hfb-Cold-Start", out.cold_start.to_string()))
+        .json(out.body)
+}
+
+/// Hugging Face Inference API shape: runs the team's deployment of `{owner}/{name}`.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = Object, responses(
+    (status = 200, body = Object), (status = 404, description = "No running deployment of the model")))]
+#[post("/models/{owner}/{name}")]
+pub async fn hf_model(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (owner, name) = path.into_inner();
+    let d = inference::deployment_for_model(&state, &who, &format!("{owner}/{name}")).await?;
+    let out = inference::run(&state, &d, parse_json(&body)?, None).await?;
+    Ok(hf_answer(out))
+}
+
+/// Hugging Face Inference API shape with an explicit task.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = Object, responses(
+    (status = 200, body = Object), (status = 404, description = "No running deployment of the model")))]
+#[post("/pipeline/{task}/{owner}/{name}")]
+pub async fn hf_pipeline(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (task, owner, name) = path.into_inner();
+    let d = inference::deployment_for_model(&state, &who, &format!("{owner}/{name}")).await?;
+    let out = inference::run(&state, &d, parse_json(&body)?, Some(&task)).await?;
+    Ok(hf_answer(out))
+}
+
+/// An [`ApiError`] in the OpenAI error shape, with the same status.
+fn openai_error(e: &ApiError) -> HttpResponse {
+    use actix_web::ResponseError;
+    let kind = match e.code {
+        ErrorCode::Unauthorized => "authentication_error",
+        ErrorCode::Forbidden => "permission_error",
+        ErrorCode::NotFound => "not_found_error",
+        ErrorCode::RateLimited => "rate_limit_error",
+        ErrorCode::ValidationFailed | ErrorCode::InvalidJson | ErrorCode::BadRequest => {
+            "invalid_request_error"
+        }
+        _ => "api_error",
+    };
+    let param = e
+        .details
+        .as_ref()
+        .and_then(|d| d["fields"][0]["field"].as_str().map(str::to_owned));
+    let mut res = HttpResponse::build(e.status_code());
+    if let Some(seconds) = e.retry_after {
+        res.insert_header(("retry-after", seconds.to_string()));
+    }
+    res.json(serde_json::json!({
+        "error": { "message": e.message, "type": kind, "param": param, "code": e.code }
+    }))
+}
+
+/// OpenAI `POST /v1/embeddings`.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = Object, responses((status = 200, body = Object)))]
+#[post("/v1/embeddings")]
+pub async fn openai_embeddings(
+    who: Result<Principal, ApiError>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let who = who?;
+        let body = parse_json(&body)?;
+        inference::openai_embeddings(&state, &who, &body).await
+    }
+    .await;
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => openai_error(&e),
+    }
+}
+
+/// OpenAI `GET /v1/models`: the team's running deployments.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), responses((status = 200, body = Object)))]
+#[get("/v1/models")]
+pub async fn openai_models(
+    who: Result<Principal, ApiError>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let result = async {
+        let who = who?;
+        inference::openai_models(&state, &who).await
+    }
+    .await;
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => openai_error(&e),
+    }
+}
