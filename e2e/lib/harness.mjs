@@ -1,7 +1,7 @@
 // Starts the real hfb server (with the built SPA) and Chromium for the browser tests.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm, access } from 'node:fs/promises';
+import { mkdtemp, mkdir, rm, access, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +14,62 @@ export const artifactsDir = path.join(e2eDir, 'artifacts');
 const SERVER_START_TIMEOUT_MS = 30_000;
 const LISTENING = /listening on (http:\/\/[0-9.:]+)/;
 
+/** The model folders tests can put in the server's local model store, by model id. */
+export const LOCAL_MODELS = {
+  'sentence-transformers/all-MiniLM-L6-v2': () =>
+    process.env.HFB_TEST_MODEL_DIR ?? path.join(repoDir, 'data', 'models', 'sentence-transformers', 'all-MiniLM-L6-v2'),
+};
+
+/**
+ * Links each model of `ids` into `<dataDir>/models/<owner>/<name>` (the local model store);
+ * fails with how to get a model whose folder is missing.
+ */
+async function linkLocalModels(dataDir, ids) {
+  for (const id of ids) {
+    const source = LOCAL_MODELS[id]?.();
+    if (!source) throw new Error(`no known folder for the local model ${id}`);
+    await access(path.join(source, 'config.json')).catch(() => {
+      throw new Error(
+        `the ${id} model folder is missing at ${source}: run \`bash scripts/test.sh\` or \`bash scripts/run.sh\` ` +
+          '(they install it into data/models), or set HFB_TEST_MODEL_DIR to the folder',
+      );
+    });
+    const [owner, name] = id.split('/');
+    await mkdir(path.join(dataDir, 'models', owner), { recursive: true });
+    await symlink(path.resolve(source), path.join(dataDir, 'models', owner, name), 'dir');
+  }
+}
+
+/**
+ * Runs the `hfb` command line with `args`; resolves with its stdout, rejects with its
+ * output when it exits with anything but 0.
+ */
+export function runHfb(bin, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`hfb ${args.join(' ')} failed (code ${code}, signal ${signal}):\n${stdout}${stderr}`));
+    });
+  });
+}
+
 /**
  * Spawns `hfb serve` on a free port with a fresh data dir and embedded defaults.
  * `env` adds or overrides server settings (for example a rate limit).
- * Resolves with { url, stop, logs } once the server logs the address it listens on.
+ * `importCatalog` is a Hub-format JSON file loaded with `hfb catalog import` into the
+ * same data dir before the server starts; its report is returned as `importReport`.
+ * `localModels` lists model ids (keys of `LOCAL_MODELS`) linked into the data dir's local
+ * model store before the server starts, so the local runtime can deploy them.
+ * Resolves with { url, stop, logs, importReport } once the server logs the address it
+ * listens on.
  */
-export async function startServer({ env: extraEnv = {} } = {}) {
+export async function startServer({ env: extraEnv = {}, importCatalog, localModels = [] } = {}) {
   const bin = path.resolve(e2eDir, process.env.HFB_BIN ?? '../target/debug/hfb');
   const staticDir = path.resolve(process.env.HFB_DIST_DIR ?? path.join(repoDir, 'dist'));
   await access(bin).catch(() => {
@@ -29,6 +79,12 @@ export async function startServer({ env: extraEnv = {} } = {}) {
     throw new Error(`no built web app in ${staticDir} (run \`trunk build\` at the repo root or set HFB_DIST_DIR)`);
   });
   const dataDir = await mkdtemp(path.join(tmpdir(), 'hfb-e2e-data-'));
+  try {
+    await linkLocalModels(dataDir, localModels);
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
 
   const env = { ...process.env };
   // Embedded defaults only: no MongoDB or Redis even if the developer's shell has them.
@@ -44,6 +100,16 @@ export async function startServer({ env: extraEnv = {} } = {}) {
     HFB_CATALOG_LIVE: 'false',
     ...extraEnv,
   });
+
+  let importReport;
+  if (importCatalog) {
+    try {
+      importReport = JSON.parse(await runHfb(bin, ['catalog', 'import', importCatalog], env));
+    } catch (err) {
+      await rm(dataDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
 
   const child = spawn(bin, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs = [];
@@ -91,7 +157,7 @@ export async function startServer({ env: extraEnv = {} } = {}) {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  return { url, stop, logs };
+  return { url, stop, logs, importReport };
 }
 
 /** Launches headless Chromium with a throw-away profile. */

@@ -12,10 +12,11 @@ use crate::components::require_auth::RequireAuth;
 use crate::components::{nav::SideNav, toast::ToastRegion, top_bar::TopBar};
 use crate::pages::{
     account::Account, api_keys::ApiKeys, catalog::Catalog, dashboard::Dashboard,
-    deployments::Deployments, login::Login, not_found::NotFound, overview::Overview,
-    playground::Playground, sessions::Sessions, settings::Settings, signup::Signup, team::TeamPage,
-    teams::Teams,
+    deployments::Deployments, login::Login, model::ModelPage, not_found::NotFound,
+    overview::Overview, playground::Playground, sessions::Sessions, settings::Settings,
+    signup::Signup, team::TeamPage, teams::Teams,
 };
+use crate::pages::{deploy_new::DeployNew, deployment::DeploymentPage};
 use crate::state::{session::provide_session, theme::provide_theme, toast::provide_toasts};
 
 #[component]
@@ -40,7 +41,10 @@ pub fn App() -> impl IntoView {
                         // Paths equal `Page::path()`.
                         <Route path=path!("/") view=Overview />
                         <Route path=path!("/catalog") view=Catalog />
+                        <Route path=path!("/models/:owner/:name") view=ModelPage />
                         <Route path=path!("/deployments") view=Deployments />
+                        <Route path=path!("/deployments/new") view=DeployNew />
+                        <Route path=path!("/deployments/:id") view=DeploymentPage />
                         <Route path=path!("/playground") view=Playground />
                         <Route path=path!("/dashboard") view=Dashboard />
                         <Route path=path!("/settings") view=Settings />

@@ -189,6 +189,74 @@ pub fn device(user_agent: &str) -> String {
     }
 }
 
+/// `1,234,567`: every digit, grouped by thousands.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `999`, `1.2k`, `12k`, `3.4M`, `1.1B`: counts short enough for a card.
+pub fn compact(n: i64) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    let abs = n.unsigned_abs();
+    if abs < 1_000 {
+        return format!("{sign}{abs}");
+    }
+    const UNITS: [(f64, &str); 3] = [(1e3, "k"), (1e6, "M"), (1e9, "B")];
+    let value = abs as f64;
+    let mut index = match abs {
+        0..1_000_000 => 0,
+        1_000_000..1_000_000_000 => 1,
+        _ => 2,
+    };
+    loop {
+        let (scale, unit) = UNITS[index];
+        let scaled = value / scale;
+        // One decimal below 10, none above; rounding up to 1000 moves to the next unit.
+        let text = if scaled < 9.95 {
+            let t = format!("{scaled:.1}");
+            t.strip_suffix(".0").map(str::to_owned).unwrap_or(t)
+        } else {
+            format!("{scaled:.0}")
+        };
+        if scaled.round() >= 1_000.0 && index + 1 < UNITS.len() {
+            index += 1;
+            continue;
+        }
+        return format!("{sign}{text}{unit}");
+    }
+}
+
+/// `512 B`, `232 kB`, `90.9 MB`, `1.34 GB`: decimal units with three significant
+/// digits, as the Hub shows file sizes.
+pub fn bytes(n: u64) -> String {
+    if n < 1_000 {
+        return format!("{n} B");
+    }
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    let mut value = n as f64 / 1_000.0;
+    let mut unit = 0;
+    while value.round() >= 1_000.0 && unit + 1 < UNITS.len() {
+        value /= 1_000.0;
+        unit += 1;
+    }
+    let text = if value < 9.995 {
+        format!("{value:.2}")
+    } else if value < 99.95 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    };
+    format!("{text} {}", UNITS[unit])
+}
+
 /// `AL` for `Ada Lovelace`, `A` for `ada`.
 pub fn initials(name: &str) -> String {
     let mut letters = name
@@ -246,5 +314,34 @@ mod tests {
         assert_eq!(millis(3.21), "3.2 ms");
         assert_eq!(millis(120.4), "120 ms");
         assert_eq!(capitalize("cache"), "Cache");
+    }
+
+    #[test]
+    fn numbers_are_grouped_and_compacted() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(compact(0), "0");
+        assert_eq!(compact(999), "999");
+        assert_eq!(compact(1_000), "1k");
+        assert_eq!(compact(1_234), "1.2k");
+        assert_eq!(compact(12_345), "12k");
+        assert_eq!(compact(999_499), "999k");
+        assert_eq!(compact(999_999), "1M");
+        assert_eq!(compact(72_376_843), "72M");
+        assert_eq!(compact(3_400_000_000), "3.4B");
+        assert_eq!(compact(-1_500), "-1.5k");
+    }
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(bytes(0), "0 B");
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1_000), "1.00 kB");
+        assert_eq!(bytes(232_000), "232 kB");
+        assert_eq!(bytes(90_868_376), "90.9 MB");
+        assert_eq!(bytes(1_340_000_000), "1.34 GB");
+        assert_eq!(bytes(999_999), "1.00 MB");
     }
 }

@@ -11,11 +11,13 @@
 
 pub mod account;
 pub mod auth;
+pub mod catalog;
+pub mod deployments;
 pub mod system;
 pub mod teams;
 pub mod ws;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures::future::LocalBoxFuture;
@@ -94,9 +96,25 @@ async fn send_with_headers<B: Serialize + ?Sized>(
     body: Option<&B>,
     headers: &[(&str, &str)],
 ) -> ApiResult<Response> {
+    send_cancellable(method, path, body, headers, None).await
+}
+
+/// [`send_with_headers`] that the caller can also abort through `cancel` (a search the
+/// user has already typed past); the timeout aborts the same controller.
+async fn send_cancellable<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    headers: &[(&str, &str)],
+    cancel: Option<&AbortController>,
+) -> ApiResult<Response> {
     // Aborting through a controller also frees the browser's connection, unlike racing a timer.
-    let controller = AbortController::new().ok();
+    let controller = match cancel {
+        Some(c) => Some(c.clone()),
+        None => AbortController::new().ok(),
+    };
     let signal = controller.as_ref().map(|c| c.signal());
+    let timed_out = Rc::new(Cell::new(false));
     let mut builder = RequestBuilder::new(&url(path))
         .method(method)
         .header("accept", "application/json")
@@ -116,22 +134,28 @@ async fn send_with_headers<B: Serialize + ?Sized>(
         )
     })?;
 
-    let timer = controller
-        .clone()
-        .map(|c| Timeout::new(TIMEOUT_MS, move || c.abort()));
+    let timer = controller.clone().map(|c| {
+        let timed_out = timed_out.clone();
+        Timeout::new(TIMEOUT_MS, move || {
+            timed_out.set(true);
+            c.abort();
+        })
+    });
     let result = request.send().await;
     drop(timer);
 
     let response = match result {
         Ok(response) => response,
         Err(e) => {
-            let timed_out = signal.as_ref().is_some_and(|s| s.aborted());
-            return Err(if timed_out {
+            let cancelled = signal.as_ref().is_some_and(|s| s.aborted());
+            return Err(if timed_out.get() {
                 detail(
                     ErrorCode::Timeout,
                     format!("The server did not answer within {} s.", TIMEOUT_MS / 1000),
                     None,
                 )
+            } else if cancelled {
+                detail(ErrorCode::Network, "The request was cancelled.", None)
             } else {
                 detail(
                     ErrorCode::Network,
@@ -204,13 +228,22 @@ async fn send_authed<B: Serialize + ?Sized>(
     path: &str,
     body: Option<&B>,
 ) -> ApiResult<Response> {
+    send_authed_cancellable(method, path, body, None).await
+}
+
+async fn send_authed_cancellable<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    cancel: Option<&AbortController>,
+) -> ApiResult<Response> {
     let credentials = credentials()?;
     let token = credentials.token().await.map_err(signed_out)?;
-    let first = send_bearer(method.clone(), path, body, &token).await;
+    let first = send_bearer(method.clone(), path, body, &token, cancel).await;
     match first {
         Err(e) if e.code == ErrorCode::Unauthorized => {
             let renewed = credentials.renew(&token).await.map_err(signed_out)?;
-            let second = send_bearer(method, path, body, &renewed).await;
+            let second = send_bearer(method, path, body, &renewed, cancel).await;
             match second {
                 Err(e) if e.code == ErrorCode::Unauthorized => {
                     credentials.session_ended(&e);
@@ -228,9 +261,25 @@ async fn send_bearer<B: Serialize + ?Sized>(
     path: &str,
     body: Option<&B>,
     token: &str,
+    cancel: Option<&AbortController>,
 ) -> ApiResult<Response> {
     let bearer = format!("Bearer {token}");
-    send_with_headers(method, path, body, &[("authorization", &bearer)]).await
+    send_cancellable(method, path, body, &[("authorization", &bearer)], cancel).await
+}
+
+/// `GET /api{path}` and decode the JSON answer: as the signed-in user when `authed`,
+/// anonymously otherwise. Aborting `cancel` ends the call early with a `network` error.
+pub async fn get_json_cancellable<T: DeserializeOwned>(
+    path: &str,
+    authed: bool,
+    cancel: Option<&AbortController>,
+) -> ApiResult<T> {
+    let response = if authed {
+        send_authed_cancellable(Method::GET, path, None::<&()>, cancel).await?
+    } else {
+        send_cancellable(Method::GET, path, None::<&()>, &[], cancel).await?
+    };
+    read_json(response).await
 }
 
 /// `GET /api{path}` as the signed-in user and decode the JSON answer.

@@ -2,17 +2,26 @@
 //! session and reopened with capped exponential backoff whenever it drops or goes quiet.
 //!
 //! Pages read it through [`use_live_connection`]; only the task in this module writes.
+//!
+//! While someone is signed in, the socket is subscribed to their team's deployment
+//! updates (`subscribe` with the access token): again after every reconnect, and whenever
+//! the session changes (sign-in, token renewal, team switch). After a sign-out the socket
+//! is reopened, so that it stops receiving the team's updates.
 
 use std::collections::{HashMap, VecDeque};
 
 use futures::{
     SinkExt, StreamExt,
-    future::{Either, select},
+    channel::mpsc,
+    future::{Either, pending, select},
 };
 use gloo_net::websocket::{Message, futures::WebSocket};
 use gloo_timers::future::TimeoutFuture;
 use hfb_shared::ws::{ClientMessage, ServerMessage};
 use leptos::{prelude::*, task::spawn_local};
+
+use super::deployments::DeploymentFeed;
+use crate::state::session::Session;
 
 /// First retry delay; each further failure doubles it up to [`MAX_BACKOFF_MS`].
 const BASE_BACKOFF_MS: u32 = 500;
@@ -78,6 +87,8 @@ pub struct LiveConnection {
     pub history: ReadSignal<VecDeque<HeartbeatSample>>,
     pub rtt_ms: ReadSignal<Option<f64>>,
     pub retry: ReadSignal<Option<RetryInfo>>,
+    /// The deployment updates pushed for the signed-in team (see [`DeploymentFeed`]).
+    pub deployments: ReadSignal<DeploymentFeed>,
 }
 
 #[derive(Clone, Copy)]
@@ -89,6 +100,7 @@ struct Writers {
     history: WriteSignal<VecDeque<HeartbeatSample>>,
     rtt_ms: WriteSignal<Option<f64>>,
     retry: WriteSignal<Option<RetryInfo>>,
+    deployments: WriteSignal<DeploymentFeed>,
 }
 
 /// Opens the live connection and puts it in context; call once, at the root.
@@ -100,6 +112,7 @@ pub fn provide_live_connection() -> LiveConnection {
     let (history, set_history) = signal(VecDeque::with_capacity(HISTORY_LEN));
     let (rtt_ms, set_rtt_ms) = signal(None);
     let (retry, set_retry) = signal(None);
+    let (deployments, set_deployments) = signal(DeploymentFeed::default());
     let live = LiveConnection {
         state,
         last_message,
@@ -108,6 +121,7 @@ pub fn provide_live_connection() -> LiveConnection {
         history,
         rtt_ms,
         retry,
+        deployments,
     };
     let writers = Writers {
         state: set_state,
@@ -117,10 +131,20 @@ pub fn provide_live_connection() -> LiveConnection {
         history: set_history,
         rtt_ms: set_rtt_ms,
         retry: set_retry,
+        deployments: set_deployments,
     };
     provide_context(live);
+    // Every change of the session (sign-in, renewed token, team switch, sign-out) sets its
+    // user: the socket then subscribes again, or drops the subscription.
+    let (session_changed, changes) = mpsc::unbounded::<()>();
+    if let Some(session) = use_context::<Session>() {
+        Effect::new(move || {
+            session.with_user(|_| ());
+            let _ = session_changed.unbounded_send(());
+        });
+    }
     if let Some(url) = socket_url() {
-        spawn_local(run(url, writers));
+        spawn_local(run(url, writers, changes));
     }
     live
 }
@@ -158,7 +182,7 @@ fn now_ms() -> f64 {
 }
 
 /// The session loop: connect, read until the socket drops or goes quiet, wait, repeat.
-async fn run(url: String, tx: Writers) {
+async fn run(url: String, tx: Writers, mut changes: mpsc::UnboundedReceiver<()>) {
     let mut failures: u32 = 0;
     loop {
         tx.state.set(if failures == 0 {
@@ -167,7 +191,7 @@ async fn run(url: String, tx: Writers) {
             WsState::Reconnecting
         });
         if let Ok(socket) = WebSocket::open(&url)
-            && read_socket(socket, tx).await
+            && read_socket(socket, tx, &mut changes).await
         {
             failures = 0;
         }
@@ -183,22 +207,78 @@ async fn run(url: String, tx: Writers) {
     }
 }
 
+/// What woke the socket loop.
+enum Wake {
+    Frame(Message),
+    /// The session changed; `false` when nobody can tell about changes any more.
+    SessionChanged(bool),
+}
+
+/// The `subscribe` message for the signed-in user's current token; `None` when nobody is
+/// signed in.
+async fn subscribe_message() -> Option<String> {
+    let token = super::credentials().ok()?.token().await.ok()?;
+    serde_json::to_string(&ClientMessage::Subscribe { token }).ok()
+}
+
 /// Reads one socket until it ends; true when it got as far as hello.
-async fn read_socket(socket: WebSocket, tx: Writers) -> bool {
+async fn read_socket(
+    socket: WebSocket,
+    tx: Writers,
+    changes: &mut mpsc::UnboundedReceiver<()>,
+) -> bool {
     let (mut sink, mut stream) = socket.split();
     let mut got_hello = false;
+    // Subscribe once hello arrived, and again after every change of the session.
+    let mut subscribe_due = true;
+    let mut subscribed = false;
+    let mut changes_open = true;
     // Quiet for three heartbeat intervals means the socket is dead even if it never closed.
     let mut silence_ms = HELLO_TIMEOUT_MS;
     let mut next_nonce: u64 = 1;
     let mut pings: HashMap<u64, f64> = HashMap::new();
 
     loop {
+        if got_hello && subscribe_due {
+            subscribe_due = false;
+            match subscribe_message().await {
+                Some(json) => {
+                    if sink.send(Message::Text(json)).await.is_err() {
+                        break;
+                    }
+                    subscribed = true;
+                }
+                None => {
+                    tx.deployments.update(DeploymentFeed::reset);
+                    // Signed out: only a new socket forgets the old subscription.
+                    if subscribed {
+                        break;
+                    }
+                }
+            }
+        }
         let next = stream.next();
+        let changed = if changes_open {
+            Either::Left(changes.next())
+        } else {
+            Either::Right(pending::<Option<()>>())
+        };
         let quiet = TimeoutFuture::new(silence_ms);
-        let frame = match select(next, quiet).await {
-            Either::Left((Some(Ok(frame)), _)) => frame,
+        let woken = match select(select(next, changed), quiet).await {
+            Either::Left((Either::Left((Some(Ok(frame)), _)), _)) => Wake::Frame(frame),
+            Either::Left((Either::Right((change, _)), _)) => Wake::SessionChanged(change.is_some()),
             // Closed, errored or silent: let the caller reconnect.
-            Either::Left((Some(Err(_)) | None, _)) | Either::Right(_) => break,
+            Either::Left((Either::Left((Some(Err(_)) | None, _)), _)) | Either::Right(_) => break,
+        };
+        let frame = match woken {
+            Wake::Frame(frame) => frame,
+            Wake::SessionChanged(open) => {
+                changes_open = open;
+                subscribe_due = open;
+                // Several changes at once need one subscription.
+                while changes.try_recv().is_ok() {}
+                continue;
+            }
         };
         let Message::Text(text) = frame else { continue };
         let Ok(message) = serde_json::from_str::<ServerMessage>(&text) else {
@@ -253,6 +333,13 @@ async fn read_socket(socket: WebSocket, tx: Writers) -> bool {
             ServerMessage::Pong { nonce: None, .. } => {}
             ServerMessage::Error { code, message } => {
                 leptos::logging::warn!("hfb: WebSocket error from server: {code}: {message}");
+            }
+            ServerMessage::Subscribed { .. }
+            | ServerMessage::Deployment { .. }
+            | ServerMessage::DeploymentRemoved { .. } => {
+                tx.deployments.update(|feed| {
+                    feed.apply(&message);
+                });
             }
         }
         tx.last_message.set(Some(message));

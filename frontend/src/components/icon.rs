@@ -37,6 +37,16 @@ pub enum IconKind {
     Plus,
     Lock,
     ChevronDown,
+    ChevronLeft,
+    ChevronRight,
+    Search,
+    Download,
+    Heart,
+    File,
+    Filter,
+    SortDescending,
+    SortAscending,
+    Clock,
 }
 
 impl IconKind {
@@ -118,6 +128,26 @@ impl IconKind {
                 r#"<rect x="4.5" y="10.5" width="15" height="10" rx="2"/><path d="M8 10.5V7a4 4 0 0 1 8 0v3.5"/>"#
             }
             Self::ChevronDown => r#"<path d="m6 9 6 6 6-6"/>"#,
+            Self::ChevronLeft => r#"<path d="m15 6-6 6 6 6"/>"#,
+            Self::ChevronRight => r#"<path d="m9 6 6 6-6 6"/>"#,
+            Self::Search => r#"<circle cx="11" cy="11" r="6.5"/><path d="m20 20-4.2-4.2"/>"#,
+            Self::Download => {
+                r#"<path d="M12 4v11"/><path d="m7 10 5 5 5-5"/><path d="M5 20h14"/>"#
+            }
+            Self::Heart => {
+                r#"<path d="M12 20s-7.5-4.6-7.5-10A4.5 4.5 0 0 1 12 7.4 4.5 4.5 0 0 1 19.5 10c0 5.4-7.5 10-7.5 10z"/>"#
+            }
+            Self::File => {
+                r#"<path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z"/><path d="M14 3v5h5"/>"#
+            }
+            Self::Filter => r#"<path d="M4 5h16l-6 7.5V19l-4 1.5v-8z"/>"#,
+            Self::SortDescending => {
+                r#"<path d="M7 4v16"/><path d="m3.5 16.5 3.5 3.5 3.5-3.5"/><path d="M13 6h8"/><path d="M13 11h6"/><path d="M13 16h4"/>"#
+            }
+            Self::SortAscending => {
+                r#"<path d="M7 20V4"/><path d="M3.5 7.5 7 4l3.5 3.5"/><path d="M13 6h4"/><path d="M13 11h6"/><path d="M13 16h8"/>"#
+            }
+            Self::Clock => r#"<circle cx="12" cy="12" r="9"/><path d="M12 7v5l3 2"/>"#,
         }
     }
 }

@@ -100,5 +100,8 @@ fn message_kind(message: &ServerMessage) -> &'static str {
         ServerMessage::Heartbeat { .. } => "heartbeat",
         ServerMessage::Pong { .. } => "pong",
         ServerMessage::Error { .. } => "error",
+        ServerMessage::Subscribed { .. } => "subscribed",
+        ServerMessage::Deployment { .. } => "deployment",
+        ServerMessage::DeploymentRemoved { .. } => "deployment removed",
     }
 }

@@ -4,8 +4,11 @@ pub mod account;
 pub mod api_keys;
 pub mod catalog;
 pub mod dashboard;
+pub mod deploy_new;
+pub mod deployment;
 pub mod deployments;
 pub mod login;
+pub mod model;
 pub mod not_found;
 pub mod overview;
 pub mod playground;
@@ -135,6 +138,12 @@ fn auth_path(page: Page, next: Option<&str>) -> String {
         Some(next) => format!("{}?next={}", page.path(), encode(next)),
         None => page.path().to_owned(),
     }
+}
+
+/// `/models/{owner}/{name}`: a catalog model's page.
+pub fn model_path(model_id: &str) -> String {
+    let segments: Vec<String> = model_id.split('/').map(encode).collect();
+    format!("/models/{}", segments.join("/"))
 }
 
 /// `/teams/{id}`.
