@@ -5,6 +5,8 @@
 //! The model folder: `HFB_TEST_MODEL_DIR`, else `<workspace>/data/models/sentence-transformers/all-MiniLM-L6-v2`
 //! (installed by `scripts/lib/models.sh`'s `ensure_minilm_model`, which the test script runs).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
