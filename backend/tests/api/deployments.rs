@@ -764,6 +764,9 @@ async fn two_instances_never_act_on_one_deployment_at_once() {
     let shared = tempfile::tempdir().unwrap();
     let data = shared.path().display().to_string();
     overrides.push(("HFB_DATA_DIR", &data));
+    // On the MongoDB adapter the two servers share one database too.
+    let database = format!("hfb_api_lease_{}", uuid::Uuid::new_v4().simple());
+    overrides.push(("HFB_MONGODB_DATABASE", &database));
     let a = spawn_app_in(tempfile::tempdir().unwrap(), &overrides).await;
     let b = spawn_app_in(tempfile::tempdir().unwrap(), &overrides).await;
     let (email, s) = a.signup("lease").await;
