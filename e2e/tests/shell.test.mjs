@@ -14,6 +14,9 @@ const NAV = [
   ['settings', 'Settings', '/settings'],
 ];
 
+// Pages that show a team's data: anonymous visitors are sent to the login page.
+const SIGNED_IN_ONLY = new Set(['deployments']);
+
 describe('hfb web app', { timeout: 180_000 }, () => {
   let server;
   let browser;
@@ -59,6 +62,12 @@ describe('hfb web app', { timeout: 180_000 }, () => {
       await page.getByTestId('page-overview').waitFor();
       for (const [key, title, path] of [...NAV.slice(1), NAV[0]]) {
         await page.getByTestId(`nav-${key}`).click();
+        if (SIGNED_IN_ONLY.has(key)) {
+          // Team pages send anonymous visitors to sign in first, with the way back.
+          await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === path);
+          await page.getByTestId('page-login').waitFor();
+          continue;
+        }
         await page.waitForURL(new URL(path, server.url).href);
         await page.getByTestId(`page-${key}`).waitFor();
         assert.equal(await textOf(page, 'page-title'), title);
