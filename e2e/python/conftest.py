@@ -106,3 +106,86 @@ def hfb_inference_server():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def hfb_chat_server():
+    """hfb whose Inference Endpoints target talks to a fake Hugging Face (fake_hf.py), with
+    a signed-up user, an API key with the inference scope and a running hf-endpoint
+    deployment of a text-generation model. Yields a dict: url, key, model, fake."""
+    import json as _json
+    import threading
+    import urllib.request
+    import uuid
+
+    from fake_hf import FakeHuggingFace
+
+    fake = FakeHuggingFace()
+    fake_url = fake.start()
+    data_dir = tempfile.mkdtemp(prefix="hfb-py-chat-")
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
+    env.update(
+        HFB_DATA_DIR=data_dir,
+        HFB_BIND="127.0.0.1:0",
+        HFB_LOG_FORMAT="json",
+        HFB_CATALOG_LIVE="false",
+        HFB_CATALOG_SYNC_INTERVAL_SECS="0",
+        HFB_RECONCILE_INTERVAL_MS="100",
+        HFB_RECONCILE_POLL_SECS="1",
+        HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
+        HUGGING_FACE_API_KEY="hf_test_token",
+        HFB_HF_NAMESPACE="acme",
+        HFB_HF_API_ENDPOINT=f"{fake_url}/v2",
+    )
+    proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = None
+    deadline = time.time() + 30
+    while time.time() < deadline and url is None:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"listening on (http://[0-9.:]+)", line)
+        if match:
+            url = match.group(1)
+    if url is None:
+        proc.kill()
+        fake.stop()
+        pytest.fail("hfb did not start")
+    threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+
+    def call(path, method="GET", body=None, token=None):
+        req = urllib.request.Request(
+            f"{url}{path}", data=None if body is None else _json.dumps(body).encode(), method=method
+        )
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        with urllib.request.urlopen(req, timeout=60) as res:
+            return _json.loads(res.read() or b"null")
+
+    model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+    try:
+        token = call("/api/v1/auth/signup", "POST", {
+            "email": f"py-chat-{uuid.uuid4().hex}@example.com",
+            "password": "correct horse battery staple",
+            "display_name": "python chat",
+        })["access_token"]
+        key = call("/api/v1/me/api-keys", "POST", {"name": "chat", "scopes": ["read", "inference"]}, token)["key"]
+        deployment = call("/api/v1/deployments", "POST", {
+            "model_id": model, "target": "hf-endpoint", "task": "text-generation",
+        }, token)
+        status = None
+        deadline = time.time() + 60
+        while time.time() < deadline and status != "running":
+            status = call(f"/api/v1/deployments/{deployment['id']}", token=token)["deployment"]["status"]
+            time.sleep(0.1)
+        if status != "running":
+            pytest.fail(f"the deployment did not reach running (last status {status})")
+        yield {"url": url, "key": key, "model": model, "fake": fake}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        fake.stop()
