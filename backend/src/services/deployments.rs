@@ -367,8 +367,8 @@ pub async fn create(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::new(
-        ErrorCode::Conflict,
+    Err(conflict(
+        "name_taken",
         "too many deployments with this name; choose a name",
     ))
 }
@@ -389,8 +389,8 @@ async fn find_by_idempotency(
 
 fn replay(existing: Deployment, hash: &str) -> Result<CreateOutcome, ApiError> {
     if existing.request_hash.as_deref() != Some(hash) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
+        return Err(conflict(
+            "idempotency_key_reused",
             "this Idempotency-Key was used for a different request",
         ));
     }
@@ -482,12 +482,27 @@ async fn changed(
     Ok(info)
 }
 
+/// A 409 with `details.reason`, so clients can tell conflicts apart without parsing text.
+fn conflict(reason: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Conflict, message)
+        .with_details(serde_json::json!({ "reason": reason }))
+}
+
+/// A lost compare-and-set becomes `version_moved`; other store errors as usual.
+fn version_error(e: hfb_store::StoreError) -> ApiError {
+    match e {
+        hfb_store::StoreError::Conflict(m)
+            if m == hfb_store::conflict::DEPLOYMENT_VERSION_MOVED =>
+        {
+            conflict("version_moved", m)
+        }
+        e => e.into(),
+    }
+}
+
 fn refuse_if_deleting(d: &Deployment) -> Result<(), ApiError> {
     if d.desired == DesiredState::Deleted {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            "this deployment is being deleted",
-        ));
+        return Err(conflict("deleting", "this deployment is being deleted"));
     }
     Ok(())
 }
@@ -537,7 +552,8 @@ pub async fn update(
     let updated = state
         .store
         .add_deployment_version(&d.id, expected, spec_json, &who.user_id, &note)
-        .await?;
+        .await
+        .map_err(version_error)?;
     let message = format!("version {}: {note}", updated.current_version);
     changed(state, who, &updated, "updated", message).await
 }
@@ -574,7 +590,8 @@ pub async fn rollback(
             &who.user_id,
             &note,
         )
-        .await?;
+        .await
+        .map_err(version_error)?;
     let message = format!("version {}: {note}", updated.current_version);
     changed(state, who, &updated, "rolled_back", message).await
 }
@@ -606,8 +623,8 @@ pub async fn transition(
         Transition::Delete => (DesiredState::Deleted, "deleted", "delete requested"),
     };
     if transition == Transition::Retry && d.status != "failed" {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
+        return Err(conflict(
+            "not_failed",
             "only a failed deployment can be retried",
         ));
     }

@@ -285,8 +285,8 @@ async fn versions_rollback_and_compare_and_set() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    // A change based on a stale version is refused.
-    assert_error(
+    // A change based on a stale version is refused, and says why.
+    let err = assert_error(
         patch(json!({ "revision": "v2", "expected_version": 1 }))
             .await
             .unwrap(),
@@ -294,6 +294,7 @@ async fn versions_rollback_and_compare_and_set() {
         "conflict",
     )
     .await;
+    assert_eq!(err["error"]["details"]["reason"], "version_moved");
     // Nothing changed: no new version.
     let same: Value = patch(json!({ "env": { "LOG_LEVEL": "debug" } }))
         .await
@@ -373,7 +374,7 @@ async fn create_is_idempotent_with_a_key() {
     assert_eq!(again.headers()["idempotent-replayed"], "true");
     let again: Value = again.json().await.unwrap();
     assert_eq!(again["id"], first["id"]);
-    assert_error(
+    let err = assert_error(
         send("key-1", json!({ "model_id": MINILM, "name": "other" }))
             .await
             .unwrap(),
@@ -381,6 +382,7 @@ async fn create_is_idempotent_with_a_key() {
         "conflict",
     )
     .await;
+    assert_eq!(err["error"]["details"]["reason"], "idempotency_key_reused");
     // Without a key, the same request makes a second deployment with the next free name.
     let second: Value = create(&app, &s.access, json!({ "model_id": MINILM }))
         .await
