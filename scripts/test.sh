@@ -37,6 +37,8 @@ cargo clippy --locked -p hfb-frontend --target wasm32-unknown-unknown -- -D warn
 
 say "unit, integration and conformance tests (SQLite, MongoDB wire server, Redis)"
 cargo test --locked
+say "web app unit tests (host build of its pure helpers)"
+cargo test --locked -p hfb-frontend
 say "API integration tests again on the MongoDB adapter"
 HFB_TEST_API_MONGODB_URI="$HFB_TEST_MONGODB_URI" cargo test --locked -p hfb-backend --test api
 

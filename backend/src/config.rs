@@ -158,6 +158,30 @@ pub struct Settings {
     pub lambda_image_uri: Option<String>,
     /// `AWS_ENDPOINT_URL`: another S3/Lambda endpoint (e.g. moto or MinIO in tests).
     pub aws_endpoint_url: Option<String>,
+    /// `HFB_UPSTREAM_TIMEOUT_MS`: time allowed for one call to a remote deployment (an
+    /// Endpoint, Space or Lambda URL), from sending to the whole answer. Default 60000.
+    pub upstream_timeout_ms: u64,
+    /// `HFB_UPSTREAM_MAX_ATTEMPTS`: tries per inference call when the upstream could not be
+    /// reached or answered 429/503 (never after it may have started the work). Default 3.
+    pub upstream_max_attempts: u32,
+    /// `HFB_UPSTREAM_BACKOFF_MS`: first retry delay; doubles per retry, full jitter. Default 200.
+    pub upstream_backoff_ms: u64,
+    /// `HFB_UPSTREAM_MAX_WAIT_SECS`: the longest an inference call waits on an upstream's
+    /// `Retry-After` or a loading model's `estimated_time`; longer waits answer 503 with
+    /// `Retry-After` at once. Default 20.
+    pub upstream_max_wait_secs: u64,
+    /// `HFB_BREAKER_FAILURES`: consecutive failed calls that open a deployment's circuit
+    /// breaker (calls then answer 503 at once). Default 5.
+    pub breaker_failures: u32,
+    /// `HFB_BREAKER_COOLDOWN_SECS`: how long an open breaker stays open before one probe
+    /// call is let through (half-open). Default 30.
+    pub breaker_cooldown_secs: u64,
+    /// `HFB_METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token.
+    pub metrics_token: Option<Secret>,
+    /// `HFB_BATCH_MAX_ITEMS`: most items in one `/batch` call. Default 1000.
+    pub batch_max_items: usize,
+    /// `HFB_BATCH_MAX_BYTES`: largest `/batch` body. Default 8 MiB.
+    pub batch_max_bytes: usize,
     /// Set when development secrets were generated and kept in this file (logged at start).
     #[serde(skip)]
     pub generated_secrets_file: Option<PathBuf>,
@@ -354,6 +378,18 @@ impl Settings {
             None => 10,
             Some(v) => parse_range("HFB_RECONCILE_POLL_SECS", &v, 0, 3600)? as u64,
         };
+        let num = |name: &'static str, default: usize, min: usize, max: usize| match get(name) {
+            None => Ok(default),
+            Some(v) => parse_range(name, &v, min, max),
+        };
+        let upstream_timeout_ms = num("HFB_UPSTREAM_TIMEOUT_MS", 60_000, 1, 3_600_000)? as u64;
+        let upstream_max_attempts = num("HFB_UPSTREAM_MAX_ATTEMPTS", 3, 1, 10)? as u32;
+        let upstream_backoff_ms = num("HFB_UPSTREAM_BACKOFF_MS", 200, 0, 60_000)? as u64;
+        let upstream_max_wait_secs = num("HFB_UPSTREAM_MAX_WAIT_SECS", 20, 0, 600)? as u64;
+        let breaker_failures = num("HFB_BREAKER_FAILURES", 5, 1, 1000)? as u32;
+        let breaker_cooldown_secs = num("HFB_BREAKER_COOLDOWN_SECS", 30, 1, 3600)? as u64;
+        let batch_max_items = num("HFB_BATCH_MAX_ITEMS", 1000, 1, 100_000)?;
+        let batch_max_bytes = num("HFB_BATCH_MAX_BYTES", 8 << 20, 1024, 1 << 30)?;
         let hf_endpoints_api =
             get("HFB_HF_API_ENDPOINT").unwrap_or_else(|| hfb_hub::DEFAULT_ENDPOINTS_API.into());
         let jwt_secret = get("JWT_SECRET").map(Secret::new);
@@ -405,6 +441,15 @@ impl Settings {
             lambda_role_arn: get("HFB_LAMBDA_ROLE_ARN"),
             lambda_image_uri: get("HFB_LAMBDA_IMAGE_URI"),
             aws_endpoint_url: get("AWS_ENDPOINT_URL"),
+            upstream_timeout_ms,
+            upstream_max_attempts,
+            upstream_backoff_ms,
+            upstream_max_wait_secs,
+            breaker_failures,
+            breaker_cooldown_secs,
+            metrics_token: get("HFB_METRICS_TOKEN").map(Secret::new),
+            batch_max_items,
+            batch_max_bytes,
             generated_secrets_file,
         })
     }

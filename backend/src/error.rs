@@ -28,6 +28,27 @@ pub struct ApiError {
     pub rate_limit: Option<(u32, u32, u64)>,
     /// Also delete the browser's session cookies (a refresh that can never succeed).
     pub clear_session_cookies: bool,
+    /// Calls made to an upstream (a deployment's endpoint) and the last status it
+    /// answered: `X-Hfb-Attempts` and `X-Hfb-Upstream-Status` headers.
+    pub upstream: Option<UpstreamTrace>,
+}
+
+/// What an inference call did upstream, reported in headers on answers and errors alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpstreamTrace {
+    pub attempts: u32,
+    pub status: Option<u16>,
+}
+
+impl UpstreamTrace {
+    /// `X-Hfb-Attempts` and, when the upstream answered, `X-Hfb-Upstream-Status`.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = vec![("x-hfb-attempts", self.attempts.to_string())];
+        if let Some(status) = self.status {
+            h.push(("x-hfb-upstream-status", status.to_string()));
+        }
+        h
+    }
 }
 
 impl ApiError {
@@ -39,7 +60,13 @@ impl ApiError {
             retry_after: None,
             rate_limit: None,
             clear_session_cookies: false,
+            upstream: None,
         }
+    }
+
+    pub fn with_upstream(mut self, trace: UpstreamTrace) -> Self {
+        self.upstream = Some(trace);
+        self
     }
 
     pub fn clearing_session_cookies(mut self) -> Self {
@@ -115,6 +142,11 @@ impl ResponseError for ApiError {
             res.insert_header(("ratelimit-limit", limit.to_string()));
             res.insert_header(("ratelimit-remaining", remaining.to_string()));
             res.insert_header(("ratelimit-reset", reset.to_string()));
+        }
+        if let Some(trace) = &self.upstream {
+            for header in trace.headers() {
+                res.insert_header(header);
+            }
         }
         if self.clear_session_cookies {
             for cookie in crate::auth::cookies::removal() {

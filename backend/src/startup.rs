@@ -90,6 +90,10 @@ impl Application {
             tokens,
             limiter,
             live_hub: crate::services::catalog::live_hub(&settings),
+            upstreams: Arc::new(crate::services::upstream::Upstreams::new(
+                crate::services::upstream::UpstreamSettings::from_settings(&settings),
+            )),
+            lambda_signer: Arc::default(),
             settings: Arc::new(settings),
             store,
             cache,

@@ -28,6 +28,10 @@ pub struct AppState {
     pub reconciler: crate::workers::reconciler::ReconcilerHandle,
     /// Artifacts and deployment manifests (local folder or S3).
     pub blobs: Arc<dyn hfb_blob::BlobStore>,
+    /// Calls to remote deployments: timeouts, retries, circuit breakers, counters.
+    pub upstreams: Arc<crate::services::upstream::Upstreams>,
+    /// Signs calls to IAM-authenticated Lambda function URLs (made on first use).
+    pub lambda_signer: Arc<tokio::sync::OnceCell<hfb_cloud::FunctionUrlSigner>>,
     /// Random id of this process, to tell instances apart.
     pub instance_id: Arc<str>,
     pub started_at: Instant,

@@ -136,6 +136,9 @@ def hfb_chat_server():
         HUGGING_FACE_API_KEY="hf_test_token",
         HFB_HF_NAMESPACE="acme",
         HFB_HF_API_ENDPOINT=f"{fake_url}/v2",
+        # Shorter than a whole streamed answer (6 events 0.2 s apart): a stream is bounded
+        # per pause, not in total.
+        HFB_UPSTREAM_TIMEOUT_MS="800",
     )
     proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = None

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod deployments;
 pub mod error;
 pub mod health;
+pub mod inference;
 pub mod telemetry;
 pub mod ws;
 

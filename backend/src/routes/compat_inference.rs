@@ -1,14 +1,17 @@
 //! Inference routes in other platforms' shapes, so their official clients work unchanged:
 //! the Hugging Face Inference API (`POST /models/{owner}/{name}`,
-//! `POST /pipeline/{task}/{owner}/{name}`) and the OpenAI API (`POST /v1/embeddings`,
-//! `GET /v1/models`, errors as `{"error": {"message", "type", "param", "code"}}`).
+//! `POST /pipeline/{task}/{owner}/{name}`) and the OpenAI API (`POST /v1/chat/completions`
+//! with streaming, `POST /v1/embeddings`, `GET /v1/models`, errors as
+//! `{"error": {"message", "type", "param", "code"}}`).
 //! Each routes to the caller team's running deployment of the named model.
 
 use actix_web::{HttpResponse, get, post, web};
+use futures_util::StreamExt;
 use hfb_shared::ErrorCode;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::services::chat::{self, ChatAnswer};
 use crate::services::inference;
 use crate::state::AppState;
 
@@ -22,11 +25,11 @@ fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
 }
 
 fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("X-Hfb-Tokens", out.tokens.to_string()))
-        .insert_header(("X-Hfb-Truncated", out.truncated.to_string()))
-        .insert_header(("X-Hfb-Cold-Start", out.cold_start.to_string()))
-        .json(out.body)
+    let mut res = HttpResponse::Ok();
+    for header in out.headers() {
+        res.insert_header(header);
+    }
+    res.json(out.body)
 }
 
 /// Hugging Face Inference API shape: runs the team's deployment of `{owner}/{name}`.
@@ -82,6 +85,11 @@ fn openai_error(e: &ApiError) -> HttpResponse {
     if let Some(seconds) = e.retry_after {
         res.insert_header(("retry-after", seconds.to_string()));
     }
+    if let Some(trace) = &e.upstream {
+        for header in trace.headers() {
+            res.insert_header(header);
+        }
+    }
     res.json(serde_json::json!({
         "error": { "message": e.message, "type": kind, "param": param, "code": e.code }
     }))
@@ -103,6 +111,53 @@ pub async fn openai_embeddings(
     .await;
     match result {
         Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => openai_error(&e),
+    }
+}
+
+/// OpenAI `POST /v1/chat/completions` on a text-generation deployment; with
+/// `"stream": true` the answer is server-sent `chat.completion.chunk` events ending with
+/// `data: [DONE]`, relayed as the deployment produces them.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = Object, responses(
+    (status = 200, body = Object, description = "A chat.completion object, or with stream=true a text/event-stream of chat.completion.chunk events"),
+    (status = 400, description = "The deployment does not serve chat (not text-generation, or not a remote target)"),
+    (status = 404, description = "No running deployment of the model"),
+    (status = 422, description = "Invalid request; `param` names the first invalid field"),
+    (status = 502, description = "The deployment failed or answered something unusable")))]
+#[post("/v1/chat/completions")]
+pub async fn openai_chat_completions(
+    who: Result<Principal, ApiError>,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let result = async {
+        let who = who?;
+        let body = parse_json(&body)?;
+        chat::chat_completions(&state, &who, body).await
+    }
+    .await;
+    match result {
+        Ok(ChatAnswer::Complete { body, trace }) => {
+            let mut res = HttpResponse::Ok();
+            for header in trace.headers() {
+                res.insert_header(header);
+            }
+            res.json(body)
+        }
+        Ok(ChatAnswer::Stream { events, trace }) => {
+            let mut res = HttpResponse::Ok();
+            res.content_type("text/event-stream")
+                .insert_header(("cache-control", "no-cache"))
+                .insert_header(("x-accel-buffering", "no"))
+                // Keeps the compression middleware off: it would hold events back.
+                .insert_header(("content-encoding", "identity"));
+            for header in trace.headers() {
+                res.insert_header(header);
+            }
+            res.streaming(
+                events.map(|chunk| Ok::<_, std::convert::Infallible>(web::Bytes::from(chunk))),
+            )
+        }
         Err(e) => openai_error(&e),
     }
 }

@@ -187,9 +187,48 @@ pub async fn infer(
     let out =
         crate::services::inference::infer(&state, &who, &path.into_inner(), body.into_inner())
             .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Hfb-Tokens", out.tokens.to_string()))
-        .insert_header(("X-Hfb-Truncated", out.truncated.to_string()))
-        .insert_header(("X-Hfb-Cold-Start", out.cold_start.to_string()))
-        .json(out.body))
+    let mut res = HttpResponse::Ok();
+    for header in out.headers() {
+        res.insert_header(header);
+    }
+    Ok(res.json(out.body))
+}
+
+/// Run many inputs at once. Each item of `inputs` is one input as `/infer` takes it;
+/// `parameters` apply to all. Answers every item in order, with its `output` or its
+/// `error`, so one bad item does not fail the others. At most `HFB_BATCH_MAX_ITEMS` items
+/// (413) and `HFB_BATCH_MAX_BYTES` of body (413); a bad parameter is a 422 for the whole
+/// batch. On the local runtime the items run as real model batches.
+#[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = hfb_shared::inference::BatchRequest,
+    responses((status = 200, body = hfb_shared::inference::BatchResponse), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/deployments/{id}/batch")]
+pub async fn batch(
+    who: Principal,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    mut payload: web::Payload,
+) -> Result<web::Json<hfb_shared::inference::BatchResponse>, ApiError> {
+    use futures_util::StreamExt;
+    let limit = state.settings.batch_max_bytes;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(crate::error::payload_error)?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                hfb_shared::ErrorCode::PayloadTooLarge,
+                format!("the batch body is larger than {limit} bytes (HFB_BATCH_MAX_BYTES)"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let request: hfb_shared::inference::BatchRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            hfb_shared::ErrorCode::InvalidJson,
+            format!("the body is not a batch (`{{\"inputs\": [...], \"parameters\": {{...}}}}`): {e}"),
+        )
+    })?;
+    Ok(web::Json(
+        crate::services::batch::run(&state, &who, &path.into_inner(), request).await?,
+    ))
 }

@@ -20,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(meta::metrics)
         .service(live::websocket)
         .service(hub_compat::list_models)
         .service(hub_compat::model_info_revision)
@@ -27,6 +28,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(hub_compat::model_info_legacy)
         .service(compat_inference::hf_model)
         .service(compat_inference::hf_pipeline)
+        .service(compat_inference::openai_chat_completions)
         .service(compat_inference::openai_embeddings)
         .service(compat_inference::openai_models)
         .service(
@@ -72,6 +74,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(deployments::resume)
                 .service(deployments::retry)
                 .service(deployments::delete_deployment)
-                .service(deployments::infer),
+                .service(deployments::infer)
+                .service(deployments::batch),
         );
 }

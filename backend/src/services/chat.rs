@@ -258,6 +258,7 @@ pub async fn chat_completions(
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
     let mut request = inference::upstream_request(state, &d, "v1/chat/completions", bytes).await?;
     if streaming {
+        request.stream = true;
         // A signed (Lambda) request must keep the headers it was signed with.
         if TargetKind::parse(&d.target) != Some(TargetKind::AwsLambda) {
             for (name, value) in &mut request.headers {

@@ -13,14 +13,14 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::auth::policy::Action;
 use crate::error::ApiError;
+use crate::error::UpstreamTrace;
 use crate::services::deployments::set_status;
+use crate::services::tasks;
+use crate::services::upstream::{self, UpstreamRequest};
 use crate::services::validation::Validator;
 use crate::state::AppState;
 
-/// Most inputs in one call.
-pub const MAX_INPUTS: usize = 256;
-/// Longest input, in characters (the model truncates tokens beyond its maximum anyway).
-pub const MAX_INPUT_CHARS: usize = 20_000;
+pub use crate::services::tasks::{MAX_INPUT_CHARS, MAX_INPUTS};
 
 /// What a call answered, with what the response headers report.
 pub struct InferOutcome {
@@ -29,74 +29,50 @@ pub struct InferOutcome {
     pub tokens: usize,
     /// The model had to be loaded for this call (cold start).
     pub cold_start: bool,
+    /// Remote targets: attempts made and the upstream's status.
+    pub upstream: Option<UpstreamTrace>,
 }
 
-fn string_list(v: &mut Validator, field: &str, value: &Value) -> Vec<String> {
-    let Some(items) = value.as_array() else {
-        v.error(field, "must be an array of strings");
-        return Vec::new();
-    };
-    if items.is_empty() {
-        v.error(field, "must not be empty");
-    }
-    if items.len() > MAX_INPUTS {
-        v.error(
-            field,
-            format!("at most {MAX_INPUTS} items (got {})", items.len()),
-        );
-    }
-    items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| text(v, &format!("{field}[{i}]"), item))
-        .collect()
-}
-
-fn text(v: &mut Validator, field: &str, value: &Value) -> Option<String> {
-    match value.as_str() {
-        Some(s) if s.trim().is_empty() => {
-            v.error(field, "must be a non-empty string");
-            None
-        }
-        Some(s) if s.chars().count() > MAX_INPUT_CHARS => {
-            v.error(
-                field,
-                format!("must be at most {MAX_INPUT_CHARS} characters"),
-            );
-            None
-        }
-        Some(s) => Some(s.to_owned()),
-        None => {
-            v.error(field, "must be a non-empty string");
-            None
-        }
+impl InferOutcome {
+    /// `X-Hfb-*` headers describing the call.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut h = match &self.upstream {
+            Some(trace) => trace.headers(),
+            None => vec![
+                ("x-hfb-tokens", self.tokens.to_string()),
+                ("x-hfb-truncated", self.truncated.to_string()),
+            ],
+        };
+        h.push(("x-hfb-cold-start", self.cold_start.to_string()));
+        h
     }
 }
 
-fn truncation(v: &mut Validator, parameters: &Value) -> Truncation {
-    match parameters.get("truncate") {
-        None | Some(Value::Null) | Some(Value::Bool(true)) => Truncation::Truncate,
+fn truncation(body: &Value) -> Truncation {
+    match body["parameters"].get("truncate") {
         Some(Value::Bool(false)) => Truncation::Refuse,
-        Some(_) => {
-            v.error("parameters.truncate", "must be true or false");
-            Truncation::Truncate
-        }
+        _ => Truncation::Truncate,
     }
 }
 
-fn parameters_of(v: &mut Validator, body: &Value) -> Value {
-    match body.get("parameters") {
-        None | Some(Value::Null) => Value::Object(serde_json::Map::new()),
-        Some(p @ Value::Object(_)) => p.clone(),
-        Some(_) => {
-            v.error("parameters", "must be an object");
-            Value::Object(serde_json::Map::new())
-        }
+/// The strings of validated text inputs (one string or a list).
+fn texts(inputs: &Value) -> Vec<String> {
+    match inputs {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
 /// The deployment, if it is in the caller's team and can answer calls.
-async fn callable(state: &AppState, who: &Principal, id: &str) -> Result<Deployment, ApiError> {
+pub(crate) async fn callable(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+) -> Result<Deployment, ApiError> {
     who.require(Action::CallInference)?;
     let d = state
         .store
@@ -119,7 +95,7 @@ async fn callable(state: &AppState, who: &Principal, id: &str) -> Result<Deploym
     Ok(d)
 }
 
-fn runtime_error(e: RuntimeError) -> ApiError {
+pub(crate) fn runtime_error(e: RuntimeError) -> ApiError {
     match e {
         RuntimeError::InputTooLong { index, tokens, max_tokens } => ApiError::new(
             ErrorCode::ValidationFailed,
@@ -181,70 +157,57 @@ pub async fn deployment_for_model(
     })
 }
 
+/// The task a call runs: `forced` by the route, else the deployment's. Sentence-transformers
+/// models answer both embedding tasks, told apart by the input shape (as the Hugging Face
+/// Inference API does for them).
+pub fn task_of(d: &Deployment, body: &Value, forced: Option<&str>) -> String {
+    let object_inputs = body.get("inputs").is_some_and(Value::is_object);
+    match forced.unwrap_or(d.task.as_str()) {
+        "feature-extraction" | "sentence-similarity" if forced.is_none() && object_inputs => {
+            "sentence-similarity".to_owned()
+        }
+        "feature-extraction" | "sentence-similarity" if forced.is_none() => {
+            "feature-extraction".to_owned()
+        }
+        other => other.to_owned(),
+    }
+}
+
 /// Runs `body` on a deployment; `task` forces a task (the `/pipeline/{task}/...` route).
+/// The request is checked for the task before any model or upstream work.
 pub async fn run(
     state: &AppState,
     d: &Deployment,
     body: Value,
     task: Option<&str>,
 ) -> Result<InferOutcome, ApiError> {
-    let d = d.clone();
-    if TargetKind::parse(&d.target) != Some(TargetKind::Local) {
-        return Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!(
-                "calls through hfb to {} deployments are not available yet; call its endpoint URL directly",
-                d.target
-            ),
-        ));
-    }
-    if !body.is_object() {
-        let mut v = Validator::default();
-        v.error("body", "must be a JSON object with `inputs`");
-        v.finish()?;
-    }
+    let task = task_of(d, &body, task);
     let mut v = Validator::default();
-    let parameters = parameters_of(&mut v, &body);
-    let truncation = truncation(&mut v, &parameters);
-    let inputs = body.get("inputs").unwrap_or(&Value::Null);
-    // Sentence-transformers models answer both embedding tasks, told apart by the input
-    // shape (as the Hugging Face Inference API does for them).
-    let task = match task.unwrap_or(d.task.as_str()) {
-        "feature-extraction" | "sentence-similarity" if task.is_none() && inputs.is_object() => {
-            "sentence-similarity"
-        }
-        "feature-extraction" | "sentence-similarity" if task.is_none() => "feature-extraction",
-        other => other,
-    };
-    if !crate::targets::EMBEDDING_TASKS.contains(&task) {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            format!(
-                "the local runtime cannot serve {task}; it serves feature-extraction and sentence-similarity"
-            ),
-        ));
+    tasks::check_request(&mut v, &task, &body, MAX_INPUTS);
+    v.finish()?;
+    if TargetKind::parse(&d.target) == Some(TargetKind::Local) {
+        run_local(state, d, &task, &body).await
+    } else {
+        run_remote(state, d, &task, body).await
     }
+}
+
+async fn run_local(
+    state: &AppState,
+    d: &Deployment,
+    task: &str,
+    body: &Value,
+) -> Result<InferOutcome, ApiError> {
+    let inputs = &body["inputs"];
+    let truncation = truncation(body);
     match task {
         "feature-extraction" => {
             let single = inputs.is_string();
-            let texts = if single {
-                text(&mut v, "inputs", inputs).into_iter().collect()
-            } else {
-                string_list(&mut v, "inputs", inputs)
-            };
-            let normalize = match parameters.get("normalize") {
-                None | Some(Value::Null) => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => {
-                    v.error("parameters.normalize", "must be true or false");
-                    None
-                }
-            };
-            v.finish()?;
-            let (model, cold_start) = model_for(state, &d).await?;
+            let normalize = body["parameters"].get("normalize").and_then(Value::as_bool);
+            let (model, cold_start) = model_for(state, d).await?;
             let out = model
                 .embed(
-                    texts,
+                    texts(inputs),
                     EmbedOptions {
                         normalize,
                         truncation,
@@ -264,29 +227,14 @@ pub async fn run(
                 truncated: out.truncated,
                 tokens,
                 cold_start,
+                upstream: None,
             })
         }
         "sentence-similarity" => {
-            if !inputs.is_object() {
-                v.error(
-                    "inputs",
-                    "must be an object with source_sentence and sentences",
-                );
-            }
-            let source = text(
-                &mut v,
-                "inputs.source_sentence",
-                inputs.get("source_sentence").unwrap_or(&Value::Null),
-            );
-            let sentences = string_list(
-                &mut v,
-                "inputs.sentences",
-                inputs.get("sentences").unwrap_or(&Value::Null),
-            );
-            v.finish()?;
-            let (model, cold_start) = model_for(state, &d).await?;
+            let source = inputs["source_sentence"].as_str().unwrap_or_default();
+            let (model, cold_start) = model_for(state, d).await?;
             let out = model
-                .similarity(source.unwrap_or_default(), sentences, truncation)
+                .similarity(source.to_owned(), texts(&inputs["sentences"]), truncation)
                 .await
                 .map_err(runtime_error)?;
             let body = serde_json::to_value(out.scores).map_err(ApiError::internal)?;
@@ -295,17 +243,117 @@ pub async fn run(
                 truncated: out.truncated,
                 tokens: out.total_tokens,
                 cold_start,
+                upstream: None,
             })
         }
         other => Err(ApiError::new(
-            ErrorCode::Conflict,
-            format!("the local runtime cannot serve {other}"),
+            ErrorCode::ValidationFailed,
+            format!(
+                "the local runtime cannot serve {other}; it serves feature-extraction and sentence-similarity"
+            ),
         )),
     }
 }
 
+/// Where a remote deployment takes calls, with the headers that authenticate hfb there.
+pub(crate) async fn upstream_request(
+    state: &AppState,
+    d: &Deployment,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<UpstreamRequest, ApiError> {
+    let base = d.endpoint_url.as_deref().ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Conflict,
+            format!("deployment {} has no endpoint URL yet", d.name),
+        )
+    })?;
+    let url = if path.is_empty() {
+        base.to_owned()
+    } else {
+        format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            path.trim_start_matches('/')
+        )
+    };
+    let mut headers = vec![
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("accept".to_owned(), "application/json".to_owned()),
+    ];
+    match TargetKind::parse(&d.target) {
+        Some(TargetKind::HfEndpoint | TargetKind::HfSpace) => {
+            let token = state
+                .settings
+                .hugging_face_api_key
+                .as_ref()
+                .ok_or_else(|| {
+                    ApiError::unavailable(
+                        "this server has no HUGGING_FACE_API_KEY to call the deployment with",
+                    )
+                })?;
+            headers.push((
+                "authorization".to_owned(),
+                format!("Bearer {}", token.expose()),
+            ));
+        }
+        Some(TargetKind::AwsLambda) => {
+            let signer = state
+                .lambda_signer
+                .get_or_init(|| async {
+                    hfb_cloud::FunctionUrlSigner::connect(&hfb_cloud::LambdaSettings {
+                        region: Some(state.settings.aws_region.clone()),
+                        endpoint: None,
+                    })
+                    .await
+                })
+                .await;
+            let signed = signer.sign_post(&url, &headers, &body).await.map_err(|e| {
+                tracing::warn!(error = %e, "signing the function URL call failed");
+                ApiError::unavailable(format!("the call could not be signed for AWS: {e}"))
+            })?;
+            headers.extend(signed);
+        }
+        _ => {}
+    }
+    Ok(UpstreamRequest {
+        deployment_id: d.id.clone(),
+        url,
+        headers,
+        body,
+        stream: false,
+    })
+}
+
+async fn run_remote(
+    state: &AppState,
+    d: &Deployment,
+    task: &str,
+    body: Value,
+) -> Result<InferOutcome, ApiError> {
+    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    let request = upstream_request(state, d, "", bytes).await?;
+    let (answer, trace, permit) = state.upstreams.call_json(&request).await?;
+    if let Err(why) = tasks::check_response(task, &body, &answer) {
+        tracing::warn!(deployment = %d.id, task, why, "upstream answered the wrong shape");
+        permit.failed(trace, "invalid_response", true);
+        return Err(upstream::invalid_response(format!(
+            "the deployment answered something that is not a {task} response: {why}"
+        ))
+        .with_upstream(trace));
+    }
+    permit.succeeded(trace);
+    Ok(InferOutcome {
+        body: answer,
+        truncated: 0,
+        tokens: 0,
+        cold_start: false,
+        upstream: Some(trace),
+    })
+}
+
 /// The deployment's model, loading it when it was scaled to zero (the status follows).
-async fn model_for(
+pub(crate) async fn model_for(
     state: &AppState,
     d: &Deployment,
 ) -> Result<(std::sync::Arc<hfb_runtime::LocalModel>, bool), ApiError> {

@@ -106,6 +106,7 @@ pub async fn reconcile_one(state: &AppState, id: &str) -> Result<(), hfb_store::
     let removed = observation.status == "removed";
     if removed {
         state.store.delete_deployment(&d.id).await?;
+        state.upstreams.forget(&d.id);
         publish(
             state,
             &d.team_id,

@@ -3,11 +3,13 @@
 
 mod accounts;
 mod catalog;
+mod chat;
 mod deployments;
 mod docs;
 mod errors;
 mod health;
 mod helpers;
+mod inference;
 mod keys;
 mod limits;
 mod redis;

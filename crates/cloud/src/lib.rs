@@ -10,11 +10,14 @@
 //! - [`LambdaError`]: typed failures (not found, conflict, throttled, invalid parameter
 //!   with AWS's message, …) with [`LambdaError::is_retryable`] for the reconciler.
 //!
+//! - [`FunctionUrlSigner`]: SigV4 signatures for calls to IAM-authenticated function URLs.
+//!
 //! Nothing here panics on an AWS answer; unknown states map to [`FunctionState::Unknown`].
 
 mod error;
 mod lambda;
 mod spec;
+mod url_signer;
 
 pub use error::LambdaError;
 pub use lambda::{
@@ -22,3 +25,4 @@ pub use lambda::{
     UpdateStatus,
 };
 pub use spec::{Architecture, LambdaSpec, MAX_ENV_BYTES, MEMORY_MB, TIMEOUT_S, UrlAuth};
+pub use url_signer::FunctionUrlSigner;
