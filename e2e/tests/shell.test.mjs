@@ -15,7 +15,7 @@ const NAV = [
 ];
 
 // Pages that show a team's data: anonymous visitors are sent to the login page.
-const SIGNED_IN_ONLY = new Set(['deployments']);
+const SIGNED_IN_ONLY = new Set(['deployments', 'playground']);
 
 describe('hfb web app', { timeout: 180_000 }, () => {
   let server;

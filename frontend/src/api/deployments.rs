@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 
-use gloo_net::http::Method;
-use hfb_shared::ErrorCode;
+use gloo_net::http::{Headers, Method};
 use hfb_shared::deployments::{
     CreateDeploymentRequest, DeploymentDetail, DeploymentInfo, RollbackRequest, TargetInfo,
     UpdateDeploymentRequest,
 };
 use hfb_shared::ws::ServerMessage;
+use hfb_shared::{ErrorCode, ErrorDetail};
 
 use super::{
-    ApiResult, credentials, delete_json_authed, encode, get_json_authed, patch_json_authed,
-    post_json_authed, read_json, send_cancellable, signed_out,
+    ApiResult, credentials, delete_json_authed, encode, error_from_response, get_json_authed,
+    patch_json_authed, post_json_authed, read_json, send_cancellable, send_raw, signed_out,
 };
 
 const BASE: &str = "/v1/deployments";
@@ -133,6 +133,107 @@ pub async fn similarity(id: &str, source: &str, sentences: &[String]) -> ApiResu
         })),
     )
     .await
+}
+
+/// What the `X-Hfb-*` headers of an `/infer` answer said (successful or not).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallHeaders {
+    /// `X-Hfb-Tokens`: tokens the inputs came to.
+    pub tokens: Option<u64>,
+    /// `X-Hfb-Truncated`: inputs cut to the model's maximum length.
+    pub truncated: Option<u64>,
+    /// `X-Hfb-Cold-Start`: the model was loaded (or the target woken) by this call.
+    pub cold_start: bool,
+    /// `X-Hfb-Attempts`: calls made to a remote target, retries included.
+    pub attempts: Option<u32>,
+    /// `X-Hfb-Upstream-Status`: the HTTP status the remote target answered.
+    pub upstream_status: Option<u16>,
+    pub request_id: Option<String>,
+}
+
+impl CallHeaders {
+    fn read(headers: &Headers) -> Self {
+        let number = |name: &str| headers.get(name).and_then(|v| v.trim().parse::<u64>().ok());
+        Self {
+            tokens: number("x-hfb-tokens"),
+            truncated: number("x-hfb-truncated"),
+            cold_start: headers
+                .get("x-hfb-cold-start")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
+            attempts: number("x-hfb-attempts").and_then(|n| u32::try_from(n).ok()),
+            upstream_status: number("x-hfb-upstream-status").and_then(|n| u16::try_from(n).ok()),
+            request_id: headers.get("x-request-id"),
+        }
+    }
+}
+
+/// A successful `/infer` call: the task's JSON answer and the headers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferAnswer {
+    pub body: serde_json::Value,
+    pub headers: CallHeaders,
+}
+
+/// A failed `/infer` call: the error, and the headers when an answer came (a remote
+/// target's status and the attempts made say most about an upstream failure).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InferFailure {
+    pub error: ErrorDetail,
+    pub headers: CallHeaders,
+}
+
+impl From<ErrorDetail> for InferFailure {
+    fn from(error: ErrorDetail) -> Self {
+        Self {
+            error,
+            headers: CallHeaders::default(),
+        }
+    }
+}
+
+/// `POST /api/v1/deployments/{id}/infer` with any body in the Hugging Face task format
+/// (`{"inputs", "parameters"}`): the answer as JSON, with its headers.
+pub async fn infer(id: &str, request: &serde_json::Value) -> Result<InferAnswer, InferFailure> {
+    // Like `send_authed` (a 401 renews the token once and retries once), keeping the
+    // headers of error answers.
+    let path = format!("{}/infer", path_of(id));
+    let send = |token: String| {
+        let path = path.clone();
+        async move {
+            let bearer = format!("Bearer {token}");
+            send_raw(
+                Method::POST,
+                &path,
+                Some(request),
+                &[("authorization", bearer.as_str())],
+                None,
+            )
+            .await
+        }
+    };
+    let credentials = credentials()?;
+    let token = credentials.token().await.map_err(signed_out)?;
+    let mut response = send(token.clone()).await?;
+    if response.status() == 401 {
+        let renewed = credentials.renew(&token).await.map_err(signed_out)?;
+        response = send(renewed).await?;
+        if response.status() == 401 {
+            let error = error_from_response(response).await;
+            credentials.session_ended(&error);
+            return Err(signed_out(error).into());
+        }
+    }
+    let headers = CallHeaders::read(&response.headers());
+    if !response.ok() {
+        return Err(InferFailure {
+            error: error_from_response(response).await,
+            headers,
+        });
+    }
+    match read_json(response).await {
+        Ok(body) => Ok(InferAnswer { body, headers }),
+        Err(error) => Err(InferFailure { error, headers }),
+    }
 }
 
 /// A fresh `Idempotency-Key`: 128 random bits as hex. It only has to be unique, not

@@ -108,6 +108,23 @@ async fn send_cancellable<B: Serialize + ?Sized>(
     headers: &[(&str, &str)],
     cancel: Option<&AbortController>,
 ) -> ApiResult<Response> {
+    let response = send_raw(method, path, body, headers, cancel).await?;
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(error_from_response(response).await)
+    }
+}
+
+/// Sends one request and returns whatever HTTP answer came, error statuses included (for
+/// callers that read an error answer's headers too); only a missing answer is an error.
+async fn send_raw<B: Serialize + ?Sized>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    headers: &[(&str, &str)],
+    cancel: Option<&AbortController>,
+) -> ApiResult<Response> {
     // Aborting through a controller also frees the browser's connection, unlike racing a timer.
     let controller = match cancel {
         Some(c) => Some(c.clone()),
@@ -144,11 +161,11 @@ async fn send_cancellable<B: Serialize + ?Sized>(
     let result = request.send().await;
     drop(timer);
 
-    let response = match result {
-        Ok(response) => response,
+    match result {
+        Ok(response) => Ok(response),
         Err(e) => {
             let cancelled = signal.as_ref().is_some_and(|s| s.aborted());
-            return Err(if timed_out.get() {
+            Err(if timed_out.get() {
                 detail(
                     ErrorCode::Timeout,
                     format!("The server did not answer within {} s.", TIMEOUT_MS / 1000),
@@ -162,13 +179,8 @@ async fn send_cancellable<B: Serialize + ?Sized>(
                     format!("Could not reach the server: {e}"),
                     None,
                 )
-            });
+            })
         }
-    };
-    if response.ok() {
-        Ok(response)
-    } else {
-        Err(error_from_response(response).await)
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod account_tabs;
 pub mod badge;
 pub mod card;
+pub mod copy_button;
 pub mod deploy_fields;
 pub mod deploy_status;
 pub mod dialog;

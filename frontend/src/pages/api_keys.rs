@@ -8,6 +8,7 @@ use crate::api::account;
 use crate::components::account_tabs::AccountTabs;
 use crate::components::badge::{StatusBadge, Tone};
 use crate::components::card::{Card, LoadFailed};
+use crate::components::copy_button::copy_text;
 use crate::components::dialog::{ConfirmDialog, Modal};
 use crate::components::empty_state::EmptyState;
 use crate::components::form::{
@@ -413,17 +414,6 @@ fn NewKeyDialog(created: RwSignal<Option<CreatedApiKey>>) -> impl IntoView {
             </div>
         </Modal>
     }
-}
-
-/// Copies through the Clipboard API; false when the browser refused.
-async fn copy_text(text: &str) -> bool {
-    let Some(window) = web_sys::window() else {
-        return false;
-    };
-    let clipboard = window.navigator().clipboard();
-    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text))
-        .await
-        .is_ok()
 }
 
 #[component]

@@ -31,6 +31,7 @@ use crate::components::icon::{Icon, IconKind};
 use crate::components::page_header::set_document_title;
 use crate::components::require_auth::{PageSkeleton, RequireAuth};
 use crate::format;
+use crate::pages::playground::playground_path;
 use crate::pages::{Page, model_path};
 use crate::state::session::use_session;
 use crate::state::toast::use_toasts;
@@ -281,6 +282,15 @@ fn DeploymentView(
                     </p>
                 </div>
                 <div class="page-actions deploy-actions-bar">
+                    <A
+                        href=playground_path(&id, None)
+                        attr:class="button button--small"
+                        attr:data-testid="open-playground"
+                        attr:title="Call it with a form for its task, and copy the call as code"
+                    >
+                        <Icon kind=IconKind::Playground class="button-icon" />
+                        "Playground"
+                    </A>
                     {action_button(Action::Pause, "Pause", Signal::derive(move || desired() == "running"), "")}
                     {action_button(Action::Resume, "Resume", Signal::derive(move || desired() == "paused"), "")}
                     {action_button(Action::Retry, "Retry", Signal::derive(move || status.get() == "failed"), "")}
