@@ -176,6 +176,12 @@ pub struct Settings {
     /// `HFB_BREAKER_COOLDOWN_SECS`: how long an open breaker stays open before one probe
     /// call is let through (half-open). Default 30.
     pub breaker_cooldown_secs: u64,
+    /// `HFB_AUTH_CACHE_MS`: how long this instance reuses what an API key resolved to
+    /// (its team, role, scopes) before reading the store again. Default 5000; 0 disables.
+    pub auth_cache_ms: u64,
+    /// `HFB_DEPLOYMENT_CACHE_MS`: how long this instance reuses a deployment read for an
+    /// inference call. Default 1000; 0 disables.
+    pub deployment_cache_ms: u64,
     /// `HFB_METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token.
     pub metrics_token: Option<Secret>,
     /// `HFB_BATCH_MAX_ITEMS`: most items in one `/batch` call. Default 1000.
@@ -388,6 +394,8 @@ impl Settings {
         let upstream_max_wait_secs = num("HFB_UPSTREAM_MAX_WAIT_SECS", 20, 0, 600)? as u64;
         let breaker_failures = num("HFB_BREAKER_FAILURES", 5, 1, 1000)? as u32;
         let breaker_cooldown_secs = num("HFB_BREAKER_COOLDOWN_SECS", 30, 1, 3600)? as u64;
+        let auth_cache_ms = num("HFB_AUTH_CACHE_MS", 5_000, 0, 600_000)? as u64;
+        let deployment_cache_ms = num("HFB_DEPLOYMENT_CACHE_MS", 1_000, 0, 600_000)? as u64;
         let batch_max_items = num("HFB_BATCH_MAX_ITEMS", 1000, 1, 100_000)?;
         let batch_max_bytes = num("HFB_BATCH_MAX_BYTES", 8 << 20, 1024, 1 << 30)?;
         let hf_endpoints_api =
@@ -447,6 +455,8 @@ impl Settings {
             upstream_max_wait_secs,
             breaker_failures,
             breaker_cooldown_secs,
+            auth_cache_ms,
+            deployment_cache_ms,
             metrics_token: get("HFB_METRICS_TOKEN").map(Secret::new),
             batch_max_items,
             batch_max_bytes,

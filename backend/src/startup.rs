@@ -94,6 +94,10 @@ impl Application {
                 crate::services::upstream::UpstreamSettings::from_settings(&settings),
             )),
             lambda_signer: Arc::default(),
+            hot: Arc::new(crate::services::hot::HotCaches::new(
+                std::time::Duration::from_millis(settings.auth_cache_ms),
+                std::time::Duration::from_millis(settings.deployment_cache_ms),
+            )),
             settings: Arc::new(settings),
             store,
             cache,

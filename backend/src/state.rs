@@ -30,6 +30,8 @@ pub struct AppState {
     pub blobs: Arc<dyn hfb_blob::BlobStore>,
     /// Calls to remote deployments: timeouts, retries, circuit breakers, counters.
     pub upstreams: Arc<crate::services::upstream::Upstreams>,
+    /// Short-lived copies of API-key principals and deployments for the inference path.
+    pub hot: Arc<crate::services::hot::HotCaches>,
     /// Signs calls to IAM-authenticated Lambda function URLs (made on first use).
     pub lambda_signer: Arc<tokio::sync::OnceCell<hfb_cloud::FunctionUrlSigner>>,
     /// Random id of this process, to tell instances apart.

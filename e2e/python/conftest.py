@@ -7,6 +7,7 @@ import pathlib
 import re
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -19,44 +20,19 @@ def _bin() -> str:
     return os.environ.get("HFB_BIN", str(ROOT / "target" / "debug" / "hfb"))
 
 
-@pytest.fixture(scope="session")
-def hfb_server():
-    data_dir = tempfile.mkdtemp(prefix="hfb-py-")
+def _base_env(data_dir, **extra):
+    """The environment of a test server: embedded defaults (no MongoDB, Redis or real
+    Hub), a fresh data dir, a free port, JSON logs."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
     env.update(
         HFB_DATA_DIR=data_dir,
         HFB_BIND="127.0.0.1:0",
         HFB_LOG_FORMAT="json",
         HFB_CATALOG_LIVE="false",
-        # Small pages, so listing without a limit must follow the Link header.
-        HFB_HUB_PAGE_SIZE="2",
         HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
     )
-    imported = subprocess.run(
-        [_bin(), "catalog", "import", str(FIXTURE)], env=env, capture_output=True, text=True, timeout=60
-    )
-    assert imported.returncode == 0, imported.stderr
-    assert json.loads(imported.stdout)["inserted"] == 6
-
-    proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = None
-    deadline = time.time() + 30
-    while time.time() < deadline and url is None:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        match = re.search(r"listening on (http://[0-9.:]+)", line)
-        if match:
-            url = match.group(1)
-    if url is None:
-        proc.kill()
-        pytest.fail("hfb did not start")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    env.update(extra)
+    return env
 
 
 def _drain(stream):
@@ -65,42 +41,24 @@ def _drain(stream):
         pass
 
 
-@pytest.fixture(scope="session")
-def hfb_inference_server():
-    """hfb with all-MiniLM-L6-v2 in its local model store (from the repo's data/models)."""
-    import threading
-
-    model = pathlib.Path(os.environ.get("HFB_TEST_MODEL_DIR", ROOT / "data" / "models" / "sentence-transformers" / "all-MiniLM-L6-v2"))
-    if not (model / "model.safetensors").is_file():
-        pytest.fail(f"all-MiniLM-L6-v2 is missing at {model}: run `bash scripts/test.sh` or set HFB_TEST_MODEL_DIR")
-    data_dir = tempfile.mkdtemp(prefix="hfb-py-infer-")
-    owner = pathlib.Path(data_dir) / "models" / "sentence-transformers"
-    owner.mkdir(parents=True)
-    (owner / "all-MiniLM-L6-v2").symlink_to(model)
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
-    env.update(
-        HFB_DATA_DIR=data_dir,
-        HFB_BIND="127.0.0.1:0",
-        HFB_LOG_FORMAT="json",
-        HFB_CATALOG_LIVE="false",
-        HFB_RECONCILE_INTERVAL_MS="100",
-        HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
-    )
+def _start(env):
+    """Starts `hfb serve`; returns (process, base URL) once it listens, or fails the test.
+    Its output keeps being read so a full pipe never blocks it."""
     proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = None
     deadline = time.time() + 30
-    while time.time() < deadline and url is None:
+    while time.time() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         match = re.search(r"listening on (http://[0-9.:]+)", line)
         if match:
-            url = match.group(1)
-    if url is None:
-        proc.kill()
-        pytest.fail("hfb did not start")
-    threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
-    yield url
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+            return proc, match.group(1)
+    proc.kill()
+    pytest.fail("hfb did not start")
+
+
+def _stop(proc):
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -109,12 +67,41 @@ def hfb_inference_server():
 
 
 @pytest.fixture(scope="session")
+def hfb_server():
+    data_dir = tempfile.mkdtemp(prefix="hfb-py-")
+    # Small pages, so listing without a limit must follow the Link header.
+    env = _base_env(data_dir, HFB_HUB_PAGE_SIZE="2")
+    imported = subprocess.run(
+        [_bin(), "catalog", "import", str(FIXTURE)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["inserted"] == 6
+    proc, url = _start(env)
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def hfb_inference_server():
+    """hfb with all-MiniLM-L6-v2 in its local model store (from the repo's data/models)."""
+    model = pathlib.Path(os.environ.get("HFB_TEST_MODEL_DIR", ROOT / "data" / "models" / "sentence-transformers" / "all-MiniLM-L6-v2"))
+    if not (model / "model.safetensors").is_file():
+        pytest.fail(f"all-MiniLM-L6-v2 is missing at {model}: run `bash scripts/test.sh` or set HFB_TEST_MODEL_DIR")
+    data_dir = tempfile.mkdtemp(prefix="hfb-py-infer-")
+    owner = pathlib.Path(data_dir) / "models" / "sentence-transformers"
+    owner.mkdir(parents=True)
+    (owner / "all-MiniLM-L6-v2").symlink_to(model)
+    proc, url = _start(_base_env(data_dir, HFB_RECONCILE_INTERVAL_MS="100"))
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture(scope="session")
 def hfb_chat_server():
     """hfb whose Inference Endpoints target talks to a fake Hugging Face (fake_hf.py), with
     a signed-up user, an API key with the inference scope and a running hf-endpoint
     deployment of a text-generation model. Yields a dict: url, key, model, fake."""
     import json as _json
-    import threading
     import urllib.request
     import uuid
 
@@ -123,16 +110,11 @@ def hfb_chat_server():
     fake = FakeHuggingFace()
     fake_url = fake.start()
     data_dir = tempfile.mkdtemp(prefix="hfb-py-chat-")
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "REDIS_URL", "HF_ENDPOINT")}
-    env.update(
-        HFB_DATA_DIR=data_dir,
-        HFB_BIND="127.0.0.1:0",
-        HFB_LOG_FORMAT="json",
-        HFB_CATALOG_LIVE="false",
+    env = _base_env(
+        data_dir,
         HFB_CATALOG_SYNC_INTERVAL_SECS="0",
         HFB_RECONCILE_INTERVAL_MS="100",
         HFB_RECONCILE_POLL_SECS="1",
-        HFB_STATIC_DIR=os.path.join(data_dir, "no-dist"),
         HUGGING_FACE_API_KEY="hf_test_token",
         HFB_HF_NAMESPACE="acme",
         HFB_HF_API_ENDPOINT=f"{fake_url}/v2",
@@ -140,21 +122,11 @@ def hfb_chat_server():
         # per pause, not in total.
         HFB_UPSTREAM_TIMEOUT_MS="800",
     )
-    proc = subprocess.Popen([_bin(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = None
-    deadline = time.time() + 30
-    while time.time() < deadline and url is None:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        match = re.search(r"listening on (http://[0-9.:]+)", line)
-        if match:
-            url = match.group(1)
-    if url is None:
-        proc.kill()
+    try:
+        proc, url = _start(env)
+    except BaseException:
         fake.stop()
-        pytest.fail("hfb did not start")
-    threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
+        raise
 
     def call(path, method="GET", body=None, token=None):
         req = urllib.request.Request(
@@ -186,9 +158,5 @@ def hfb_chat_server():
             pytest.fail(f"the deployment did not reach running (last status {status})")
         yield {"url": url, "key": key, "model": model, "fake": fake}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         fake.stop()

@@ -187,10 +187,20 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Principal, A
 }
 
 async fn from_api_key(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let hash = api_key_hash(token);
+    if let Some(principal) = state.hot.api_keys.get(&hash) {
+        return Ok(principal);
+    }
+    let principal = resolve_api_key(state, &hash).await?;
+    state.hot.api_keys.put(hash, principal.clone());
+    Ok(principal)
+}
+
+async fn resolve_api_key(state: &AppState, hash: &str) -> Result<Principal, ApiError> {
     let now = chrono::Utc::now();
     let key = state
         .store
-        .api_key_by_hash(&api_key_hash(token))
+        .api_key_by_hash(hash)
         .await?
         .ok_or_else(|| unauthorized("unknown API key", "invalid"))?;
     if !key.is_usable(now) {

@@ -74,12 +74,18 @@ pub(crate) async fn callable(
     id: &str,
 ) -> Result<Deployment, ApiError> {
     who.require(Action::CallInference)?;
-    let d = state
-        .store
-        .deployment_by_id(id)
-        .await?
-        .filter(|d| d.team_id == who.team_id)
-        .ok_or_else(|| ApiError::not_found("no deployment with this id in your team"))?;
+    let d = match state.hot.deployments.get(id) {
+        Some(d) => Some(d),
+        None => {
+            let d = state.store.deployment_by_id(id).await?;
+            if let Some(d) = &d {
+                state.hot.deployments.put(id.to_owned(), d.clone());
+            }
+            d
+        }
+    }
+    .filter(|d| d.team_id == who.team_id)
+    .ok_or_else(|| ApiError::not_found("no deployment with this id in your team"))?;
     if d.desired != DesiredState::Running || d.observed_version.is_none() {
         let why = match d.desired {
             DesiredState::Paused => "it is paused; resume it first".to_owned(),

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod catalog;
 pub mod chat;
 pub mod deployments;
+pub mod hot;
 pub mod inference;
 pub mod limits;
 pub mod local_models;

@@ -90,8 +90,15 @@ impl Remote {
             .count()
     }
 
-    async fn metrics(&self) -> String {
-        self.app.get("/metrics").await.text().await.unwrap()
+    /// Asserts the `/metrics` line of this deployment's series `name` (with `labels` after
+    /// the deployment's, e.g. `,outcome="ok"`).
+    async fn expect_metric(&self, name: &str, labels: &str, value: u64) {
+        let metrics = self.app.get("/metrics").await.text().await.unwrap();
+        let line = format!("{name}{{deployment=\"{}\"{labels}}} {value}", self.id);
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}` in:\n{metrics}"
+        );
     }
 }
 
@@ -139,20 +146,7 @@ async fn remote_at(task: &str, extra: &[(&str, &str)], ep_base: Option<String>) 
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     let created: Value = res.json().await.unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let d = loop {
-        let d: Value = app
-            .get_as(&format!("/api/v1/deployments/{id}"), &s.access)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if d["deployment"]["status"] == "running" {
-            break d;
-        }
-        assert!(Instant::now() < deadline, "never running: {d:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let d = wait_running(&app, &s.access, &id).await;
     let url = d["deployment"]["endpoint_url"].as_str().unwrap();
     let ep = url
         .strip_prefix(&base)
@@ -164,6 +158,24 @@ async fn remote_at(task: &str, extra: &[(&str, &str)], ep_base: Option<String>) 
         token: s.access,
         id,
         ep,
+    }
+}
+
+/// Polls until the deployment is `running` (its detail), or panics after 60 s.
+async fn wait_running(app: &TestApp, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let d: Value = app
+            .get_as(&format!("/api/v1/deployments/{id}"), token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if d["deployment"]["status"] == "running" {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "never running: {d:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -299,22 +311,14 @@ async fn answers_are_relayed_with_hfbs_credentials_and_checked_against_the_task(
             .contains("Input is too long"),
         "{err}"
     );
-
-    let metrics = r.metrics().await;
-    assert!(
-        metrics.contains(&format!(
-            "hfb_upstream_calls_total{{deployment=\"{}\",outcome=\"ok\"}} 1",
-            r.id
-        )),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(&format!(
-            "hfb_upstream_calls_total{{deployment=\"{}\",outcome=\"invalid_response\"}} 3",
-            r.id
-        )),
-        "{metrics}"
-    );
+    r.expect_metric("hfb_upstream_calls_total", r#",outcome="ok""#, 1)
+        .await;
+    r.expect_metric(
+        "hfb_upstream_calls_total",
+        r#",outcome="invalid_response""#,
+        3,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -467,14 +471,8 @@ async fn timeouts_and_server_errors_are_not_retried_and_trip_the_breaker() {
     let err = assert_error(res, 503, "service_unavailable").await;
     assert_eq!(err["error"]["details"]["reason"], "circuit_open");
     assert_eq!(r.upstream_calls().await, 3);
-    let metrics = r.metrics().await;
-    assert!(
-        metrics.contains(&format!(
-            "hfb_upstream_breaker_state{{deployment=\"{}\"}} 1",
-            r.id
-        )),
-        "{metrics}"
-    );
+    r.expect_metric("hfb_upstream_breaker_state", r#""#, 1)
+        .await;
 
     // After the cool-down one probe goes through; it works, so the breaker closes.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -483,21 +481,10 @@ async fn timeouts_and_server_errors_are_not_retried_and_trip_the_breaker() {
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(res.status(), 200);
     assert_eq!(r.upstream_calls().await, 5);
-    let metrics = r.metrics().await;
-    assert!(
-        metrics.contains(&format!(
-            "hfb_upstream_breaker_state{{deployment=\"{}\"}} 0",
-            r.id
-        )),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(&format!(
-            "hfb_upstream_breaker_opened_total{{deployment=\"{}\"}} 1",
-            r.id
-        )),
-        "{metrics}"
-    );
+    r.expect_metric("hfb_upstream_breaker_state", r#""#, 0)
+        .await;
+    r.expect_metric("hfb_upstream_breaker_opened_total", r#""#, 1)
+        .await;
 }
 
 #[tokio::test]
@@ -541,13 +528,8 @@ async fn an_unreachable_upstream_is_retried_then_reported() {
         .unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
-    assert!(
-        text.contains(&format!(
-            "hfb_upstream_retries_total{{deployment=\"{}\"}} 2",
-            r.id
-        )),
-        "{text}"
-    );
+    let line = format!("hfb_upstream_retries_total{{deployment=\"{}\"}} 2", r.id);
+    assert!(text.lines().any(|l| l == line), "no `{line}` in:\n{text}");
 }
 
 const MINILM: &str = "sentence-transformers/all-MiniLM-L6-v2";
@@ -566,20 +548,8 @@ async fn local_minilm(app: &TestApp) -> (String, String) {
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let d: Value = app
-            .get_as(&format!("/api/v1/deployments/{id}"), &s.access)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if d["deployment"]["status"] == "running" {
-            return (s.access, id);
-        }
-        assert!(Instant::now() < deadline, "never running: {d:#}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_running(app, &s.access, &id).await;
+    (s.access, id)
 }
 
 fn close(a: &Value, b: &Value) -> bool {

@@ -388,6 +388,9 @@ fn configure_connection(c: &mut Connection) -> rusqlite::Result<()> {
     c.busy_timeout(BUSY_TIMEOUT)?;
     c.pragma_update(None, "foreign_keys", true)?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
+    // Hot reads (sessions, API keys, memberships, deployments) are parsed once per
+    // connection, not on every request.
+    c.set_prepared_statement_cache_capacity(64);
     c.pragma_update(None, "cache_size", CACHE_SIZE)
 }
 
@@ -901,11 +904,11 @@ impl SessionRepo for SqliteStore {
     async fn session_by_id(&self, id: &str) -> Result<Option<Session>> {
         let id = id.to_owned();
         self.with_conn(move |c| {
-            c.query_row(
-                &format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"),
-                [id],
-                session_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+            ))
+            .db()?
+            .query_row([id], session_row)
             .optional()
             .db()
         })
@@ -1083,13 +1086,11 @@ fn count_owners(c: &Connection, team_id: &str) -> Result<i64> {
 }
 
 fn membership_of(c: &Connection, team_id: &str, user_id: &str) -> Result<Option<Membership>> {
-    c.query_row(
-        &format!(
-            "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE team_id = ?1 AND user_id = ?2"
-        ),
-        [team_id, user_id],
-        membership_row,
-    )
+    c.prepare_cached(&format!(
+        "SELECT {MEMBERSHIP_COLUMNS} FROM memberships WHERE team_id = ?1 AND user_id = ?2"
+    ))
+    .db()?
+    .query_row([team_id, user_id], membership_row)
     .optional()
     .db()
 }
@@ -1493,11 +1494,11 @@ impl ApiKeyRepo for SqliteStore {
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
         let hash = hash.to_owned();
         self.with_conn(move |c| {
-            c.query_row(
-                &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"),
-                [hash],
-                api_key_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"
+            ))
+            .db()?
+            .query_row([hash], api_key_row)
             .optional()
             .db()
         })

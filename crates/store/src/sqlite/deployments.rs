@@ -93,13 +93,11 @@ fn to_json(value: &serde_json::Value) -> String {
 }
 
 fn get(c: &Connection, id: &str) -> Result<Option<Deployment>> {
-    c.query_row(
-        &format!("SELECT {COLUMNS} FROM deployments WHERE id = ?1"),
-        [id],
-        deployment_row,
-    )
-    .optional()
-    .db()
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM deployments WHERE id = ?1"))
+        .db()?
+        .query_row([id], deployment_row)
+        .optional()
+        .db()
 }
 
 fn by_idempotency_key(c: &Connection, team_id: &str, key: &str) -> Result<Option<Deployment>> {

@@ -1,0 +1,105 @@
+//! Short-lived in-process copies of what every inference call reads, so the hot path does
+//! not go to the store on each call: the principal behind an API key
+//! (`HFB_AUTH_CACHE_MS`, default 5 s) and the deployment a call targets
+//! (`HFB_DEPLOYMENT_CACHE_MS`, default 1 s). Changes made through this instance drop the
+//! affected entries at once (revoking a key, membership and team changes, deployment
+//! changes); changes made through another instance reach this one within those times.
+//! Zero disables a cache.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hfb_store::Deployment;
+
+use crate::auth::Principal;
+
+/// Entries kept at most; past it the cache starts over (bounded memory, no eviction
+/// bookkeeping on the hot path).
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct TtlCache<V> {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, V)>>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, V)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(&self, key: &str) -> Option<V> {
+        if self.ttl.is_zero() {
+            return None;
+        }
+        let entries = self.lock();
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn put(&self, key: String, value: V) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
+            entries.clear();
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+
+    pub fn remove(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+pub struct HotCaches {
+    /// By the API key's hash.
+    pub api_keys: TtlCache<Principal>,
+    /// By deployment id.
+    pub deployments: TtlCache<Deployment>,
+}
+
+impl HotCaches {
+    pub fn new(auth_ttl: Duration, deployment_ttl: Duration) -> Self {
+        Self {
+            api_keys: TtlCache::new(auth_ttl),
+            deployments: TtlCache::new(deployment_ttl),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_expire_and_can_be_dropped() {
+        let c = TtlCache::new(Duration::from_millis(30));
+        c.put("a".into(), 1);
+        assert_eq!(c.get("a"), Some(1));
+        c.remove("a");
+        assert_eq!(c.get("a"), None);
+        c.put("b".into(), 2);
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(c.get("b"), None, "expired");
+        let off = TtlCache::new(Duration::ZERO);
+        off.put("c".into(), 3);
+        assert_eq!(off.get("c"), None, "zero disables");
+    }
+}
