@@ -1,6 +1,7 @@
 // Starts the real hfb server (with the built SPA) and Chromium for the browser tests.
 
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, mkdir, rm, access, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -234,4 +235,18 @@ export async function textOf(page, testId) {
   const el = page.getByTestId(testId).first();
   await el.waitFor({ state: 'visible' });
   return (await el.textContent()).trim();
+}
+
+/**
+ * Signs a new person up through the form (a unique e-mail from the first word of `name`)
+ * and waits until they land signed in on the overview. `at` makes a URL on the server.
+ */
+export async function signUpThroughForm(page, at, name, password) {
+  await page.goto(at('/signup'));
+  await page.getByTestId('signup-display_name').fill(name);
+  await page.getByTestId('signup-email').fill(`${name.split(' ')[0].toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`);
+  await page.getByTestId('signup-password').fill(password);
+  await page.getByTestId('signup-password').press('Enter');
+  await page.waitForURL(at('/'));
+  await page.getByTestId('user-menu').waitFor();
 }

@@ -148,17 +148,18 @@ describe('catalog', { timeout: 240_000 }, () => {
       const textClassification = facetOption(page, 'task', 'text-classification');
       assert.match(await textClassification.locator('xpath=..').textContent(), /Text classification\s*25/);
 
-      // Typing is debounced: four keystrokes, one search, for the whole word.
+      // Typing is debounced: fewer searches than keystrokes (one, unless the machine is so
+      // slow that keystrokes 50 ms apart arrive 250 ms apart), the last for the whole word.
       const before = searches.length;
       const box = page.getByTestId('catalog-search');
       await box.click();
       await box.pressSequentially('bert', { delay: 50 });
       assert.equal(await resultsFor(page, 'q=bert'), '1–20 of 32 models');
       const typed = searches.slice(before);
-      assert.equal(typed.length, 1, `one search for four keystrokes, got ${typed.map(String).join(' | ')}`);
-      assert.ok(typed.length < 'bert'.length);
-      assert.equal(typed[0].get('q'), 'bert');
-      assert.equal(typed[0].get('per_page'), '20');
+      const sent = typed.map(String).join(' | ');
+      assert.ok(typed.length >= 1 && typed.length < 'bert'.length, `fewer searches than keystrokes, got ${sent}`);
+      assert.equal(typed.at(-1).get('q'), 'bert', sent);
+      assert.equal(typed.at(-1).get('per_page'), '20');
       assert.equal(page.url(), at('/catalog?q=bert'));
       // Focus stays in the box while results change.
       assert.equal(await page.evaluate(() => document.activeElement?.id), 'catalog-q');

@@ -12,8 +12,7 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { eventually, launchBrowser, startServer, textOf, withPage } from '../lib/harness.mjs';
+import { eventually, launchBrowser, startServer, textOf, withPage, signUpThroughForm } from '../lib/harness.mjs';
 
 const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 const PASSWORD = 'violet kestrel 2026 orbit';
@@ -45,15 +44,7 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
   const at = (p) => new URL(p, server.url).href;
 
   /** Signs up through the form; lands signed in on the overview. */
-  async function signUp(page, name) {
-    await page.goto(at('/signup'));
-    await page.getByTestId('signup-display_name').fill(name);
-    await page.getByTestId('signup-email').fill(`${name.split(' ')[0].toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`);
-    await page.getByTestId('signup-password').fill(PASSWORD);
-    await page.getByTestId('signup-password').press('Enter');
-    await page.waitForURL(at('/'));
-    await page.getByTestId('user-menu').waitFor();
-  }
+  const signUp = (page, name) => signUpThroughForm(page, at, name, PASSWORD);
 
   /** Keeps every WebSocket frame the page sends and receives, parsed. */
   function recordSocket(page) {
@@ -268,8 +259,12 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
       await page.getByTestId('deployment-not-found').waitFor();
     }));
 
-  test('the deploy form checks before sending and shows the server\'s field errors; the list has empty, error and retry states', { timeout: 120_000 }, () =>
+  test('the deploy form checks before sending and shows the server\'s field errors; signed out it asks to sign in; the list has empty, error and retry states', { timeout: 120_000 }, () =>
     run('deploy-form', async (page) => {
+      // Deployments belong to a team: signed out, the page sends to sign in, with the way back.
+      await page.goto(at('/deployments/new?model=x%2Fy'));
+      await page.waitForURL((u) => u.pathname === '/login' && u.searchParams.get('next') === '/deployments/new?model=x%2Fy');
+      await page.getByTestId('page-login').waitFor();
       await signUp(page, 'Grace Hopper');
 
       // A failed load shows the error with a way to try again.

@@ -13,8 +13,7 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { eventually, launchBrowser, startServer, textOf, withPage } from '../lib/harness.mjs';
+import { eventually, launchBrowser, startServer, textOf, withPage, signUpThroughForm } from '../lib/harness.mjs';
 
 const MODEL = 'sentence-transformers/all-MiniLM-L6-v2';
 const PASSWORD = 'violet kestrel 2026 orbit';
@@ -49,15 +48,7 @@ describe('playground in the web app', { timeout: 420_000 }, () => {
   const at = (p) => new URL(p, server.url).href;
 
   /** Signs up through the form; lands signed in on the overview. */
-  async function signUp(page, name) {
-    await page.goto(at('/signup'));
-    await page.getByTestId('signup-display_name').fill(name);
-    await page.getByTestId('signup-email').fill(`${name.split(' ')[0].toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`);
-    await page.getByTestId('signup-password').fill(PASSWORD);
-    await page.getByTestId('signup-password').press('Enter');
-    await page.waitForURL(at('/'));
-    await page.getByTestId('user-menu').waitFor();
-  }
+  const signUp = (page, name) => signUpThroughForm(page, at, name, PASSWORD);
 
   /** Every POST to a deployment's /infer the page sends: { id, body }. */
   function recordCalls(page) {
