@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# The inference proxy hop (issue 6): throughput, latency and memory of
+# POST /api/v1/deployments/{id}/infer to a trivial upstream on loopback, next to that
+# upstream called directly and through a bare Rust proxy hop (actix-web + one pooled
+# reqwest client), all three measured in the same run and interleaved round by round
+# (these machines are noisy: read the ratios, not the absolute figures).
+#
+#   bash bench/proxy.sh            (needs wrk, curl and python3; wrk is installed with apt-get)
+#
+# What runs, all on 127.0.0.1, each server with HFB_BENCH_WORKERS worker threads:
+#   - backend/examples/bench_upstream.rs: answers POST /ep/{name} with a fixed
+#     text-classification result and plays the Inference Endpoints API (endpoints are
+#     running at once);
+#   - hfb serve on a fresh data dir (SQLite, in-process cache; no Redis or MongoDB), with
+#     the hf-endpoint target pointed at that API; a bench account signs up, makes an API key
+#     with the `inference` scope and deploys bench/model (text-classification) there;
+#   - backend/examples/bare_hop.rs: forwards every body to the deployment's endpoint URL.
+# wrk (-t1 -c64, a 3 s warm-up then 10 s with --latency) posts {"inputs":"..."} with the
+# same headers (JSON, Bearer API key) to: the upstream directly, the bare hop, and hfb.
+# The RSS column is the peak resident memory of the process under test (the upstream for
+# "direct"), sampled every 0.25 s during the measured run.
+#
+# Environment:
+#   HFB_BENCH_DURATION     measured wrk run per target and round (default 10s)
+#   HFB_BENCH_WARMUP       wrk warm-up before each measured run (default 3s)
+#   HFB_BENCH_CONNECTIONS  concurrent connections (default 64; 1 shows the unqueued hop latency)
+#   HFB_BENCH_THREADS      wrk threads (default 1)
+#   HFB_BENCH_ROUNDS       rounds over the three targets; medians are reported (default 3)
+#   HFB_BENCH_WORKERS      worker threads of the upstream, the bare hop and hfb (default 1)
+#   HFB_BENCH_NO_BUILD=1   skip `cargo build --release` and use the binaries already built
+# Goals are printed as PASS/FAIL lines; they are informational (the exit status is 0 when
+# the benchmark itself ran).
+set -euo pipefail
+source "$(dirname "$0")/../scripts/lib/tools.sh"
+cd "$ROOT"
+
+duration="${HFB_BENCH_DURATION:-10s}"
+warmup="${HFB_BENCH_WARMUP:-3s}"
+conns="${HFB_BENCH_CONNECTIONS:-64}"
+threads="${HFB_BENCH_THREADS:-1}"
+rounds="${HFB_BENCH_ROUNDS:-3}"
+workers="${HFB_BENCH_WORKERS:-1}"
+
+command -v wrk >/dev/null || apt_install wrk
+command -v curl >/dev/null || apt_install curl
+command -v python3 >/dev/null || die "python3 is required (JSON answers and the summary)"
+
+if [ -z "${HFB_BENCH_NO_BUILD:-}" ]; then
+  say "building hfb, bench_upstream and bare_hop (release)"
+  cargo build --release --locked -q -p hfb-backend --bin hfb --example bench_upstream --example bare_hop
+fi
+rel="$(target_dir)/release"
+hfb_bin="$rel/hfb"
+upstream_bin="$rel/examples/bench_upstream"
+hop_bin="$rel/examples/bare_hop"
+for b in "$hfb_bin" "$upstream_bin" "$hop_bin"; do
+  [ -x "$b" ] || die "$b is missing (run without HFB_BENCH_NO_BUILD)"
+done
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME COMMAND...: runs COMMAND in the temp dir (so no .env from the checkout is
+# read), with an environment holding only PATH and HOME plus what COMMAND sets through
+# `env`, and waits for its "listening on http://..." line. Sets started_pid, started_url.
+started_pid=""
+started_url=""
+start() {
+  local name="$1"
+  shift
+  (cd "$work" && exec env -i PATH="$PATH" HOME="$HOME" "$@") >"$work/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+  started_url=""
+  for _ in $(seq 600); do
+    started_url=$(grep -o 'listening on http://[0-9.:]*' "$work/$name.log" | head -1 | cut -d' ' -f3 || true)
+    [ -n "$started_url" ] && return 0
+    kill -0 "$started_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$work/$name.log" >&2
+  die "$name did not start"
+}
+
+# api METHOD PATH TOKEN [JSON]: calls hfb, prints the answer; dies unless it is a 2xx.
+api() {
+  local method="$1" path="$2" token="$3" data="${4:-}"
+  local args=(-sS --noproxy '*' -X "$method" -o "$work/answer.json" -w '%{http_code}'
+    -H 'content-type: application/json')
+  if [ -n "$token" ]; then args+=(-H "authorization: Bearer $token"); fi
+  if [ -n "$data" ]; then args+=(--data "$data"); fi
+  local code
+  code=$(curl "${args[@]}" "$hfb_url$path") || die "$method $path: curl failed"
+  if [[ "$code" != 2?? ]]; then
+    cat "$work/answer.json" >&2
+    echo >&2
+    die "$method $path answered $code"
+  fi
+  cat "$work/answer.json"
+}
+
+# field DOTTED.PATH: one field of the JSON on stdin.
+field() {
+  python3 -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k] if isinstance(v, dict) else None
+print("" if v is None else v)' "$1"
+}
+
+say "starting the upstream, hfb and the bare hop ($workers worker thread(s) each)"
+start upstream "$upstream_bin" --port 0 --workers "$workers"
+upstream_pid="$started_pid"
+upstream_url="$started_url"
+
+start hfb \
+  HFB_DATA_DIR="$work/data" HFB_BIND=127.0.0.1:0 HFB_WORKERS="$workers" \
+  HFB_LOG=warn,hfb=info HFB_LOG_FORMAT=json \
+  HUGGING_FACE_API_KEY=bench HFB_HF_NAMESPACE=bench HFB_HF_API_ENDPOINT="$upstream_url/v2" \
+  HF_ENDPOINT="$upstream_url" HFB_CATALOG_LIVE=false HFB_CATALOG_SYNC_INTERVAL_SECS=0 \
+  HFB_RECONCILE_POLL_SECS=0 HFB_RATE_LIMIT_PER_MIN=10000000 HFB_RATE_LIMIT_AUTH_PER_MIN=1000 \
+  HFB_SHUTDOWN_TIMEOUT_SECS=2 "$hfb_bin" serve
+hfb_pid="$started_pid"
+hfb_url="$started_url"
+
+access=$(api POST /api/v1/auth/signup "" \
+  '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' |
+  field access_token)
+[ -n "$access" ] || die "sign-up gave no access token"
+key=$(api POST /api/v1/me/api-keys "$access" '{"name":"proxy bench","scopes":["inference"]}' | field key)
+[ -n "$key" ] || die "no API key in the answer"
+id=$(api POST /api/v1/deployments "$access" \
+  '{"model_id":"bench/model","target":"hf-endpoint","task":"text-classification"}' | field id)
+[ -n "$id" ] || die "no deployment id in the answer"
+status=""
+for _ in $(seq 300); do
+  api GET "/api/v1/deployments/$id" "$access" >"$work/deployment.json"
+  status=$(field deployment.status <"$work/deployment.json")
+  [ "$status" = running ] && break
+  if [ "$status" = failed ]; then
+    cat "$work/deployment.json" >&2
+    die "the deployment failed"
+  fi
+  sleep 0.2
+done
+[ "$status" = running ] || { cat "$work/deployment.json" >&2; die "the deployment is not running after 60 s"; }
+endpoint_url=$(field deployment.endpoint_url <"$work/deployment.json")
+[ -n "$endpoint_url" ] || die "the running deployment has no endpoint_url"
+
+start bare_hop "$hop_bin" --port 0 --workers "$workers" --upstream "$endpoint_url"
+hop_pid="$started_pid"
+hop_url="$started_url"
+
+body='{"inputs":"I love this movie, it is wonderful."}'
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+LUA
+
+targets=(direct "bare hop" hfb)
+declare -A url=([direct]="$endpoint_url" ["bare hop"]="$hop_url/infer" [hfb]="$hfb_url/api/v1/deployments/$id/infer")
+declare -A pid=([direct]="$upstream_pid" ["bare hop"]="$hop_pid" [hfb]="$hfb_pid")
+
+# One call to each before any load: a 200 carrying the upstream's labels.
+for t in "${targets[@]}"; do
+  code=$(curl -sS --noproxy '*' -o "$work/check.json" -w '%{http_code}' -X POST "${url[$t]}" \
+    -H 'content-type: application/json' -H "authorization: Bearer $key" --data "$body") ||
+    die "$t: curl failed"
+  if [ "$code" != 200 ] || ! grep -q POSITIVE "$work/check.json"; then
+    cat "$work/check.json" >&2
+    echo >&2
+    die "$t answered $code instead of the upstream's labels"
+  fi
+done
+say "hfb idle RSS: $(($(ps -o rss= -p "$hfb_pid") / 1024)) MB; deployment $id -> $endpoint_url"
+
+# measure TARGET ROUND: warm-up, then the measured run with RSS sampling; appends one
+# line to results.tsv: target, round, req/s, p50 ms, p99 ms, peak RSS KiB, errors.
+measure() {
+  local t="$1" round="$2"
+  local out="$work/wrk.$round.${t// /_}.txt"
+  wrk -t"$threads" -c"$conns" -d"$warmup" -s "$work/post.lua" "${url[$t]}" >/dev/null
+  (while kill -0 "${pid[$t]}" 2>/dev/null; do
+    ps -o rss= -p "${pid[$t]}" || true
+    sleep 0.25
+  done) >"$work/rss.txt" 2>/dev/null &
+  local sampler=$!
+  wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$work/post.lua" "${url[$t]}" >"$out"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  awk -v t="$t" -v round="$round" '
+    function ms(v) {
+      n = v + 0
+      if (v ~ /us$/) return n / 1000
+      if (v ~ /ms$/) return n
+      if (v ~ /m$/) return n * 60000
+      if (v ~ /s$/) return n * 1000
+      return n
+    }
+    FILENAME == ARGV[1] && /^Requests\/sec/ { rps = $2 }
+    FILENAME == ARGV[1] && $1 == "50%" { p50 = ms($2) }
+    FILENAME == ARGV[1] && $1 == "99%" { p99 = ms($2) }
+    FILENAME == ARGV[1] && /Non-2xx or 3xx responses/ { errors += $NF }
+    FILENAME == ARGV[1] && /Socket errors/ {
+      for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) errors += $i + 0
+    }
+    FILENAME == ARGV[2] && $1 + 0 > rss { rss = $1 + 0 }
+    END {
+      printf "%s\t%s\t%s\t%.3f\t%.3f\t%d\t%d\n", t, round, rps, p50, p99, rss, errors + 0
+    }' "$out" "$work/rss.txt" >>"$work/results.tsv"
+  tail -1 "$work/results.tsv" | awk -F'\t' '{
+    printf "round %s  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   peak RSS %5.1f MB%s\n",
+      $2, $1, $3, $4, $5, $6 / 1024, ($7 > 0 ? "   ERRORS " $7 : "") }' >&2
+}
+
+say "measuring: wrk -t$threads -c$conns -d$duration --latency after a $warmup warm-up, $rounds round(s), targets interleaved"
+: >"$work/results.tsv"
+for round in $(seq "$rounds"); do
+  for t in "${targets[@]}"; do measure "$t" "$round"; done
+done
+
+say "summary (median over rounds; RSS: peak of the process under test; direct = the upstream)"
+python3 - "$work/results.tsv" "$conns" <<'PY'
+import statistics, sys
+
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+conns = sys.argv[2]
+order = ["direct", "bare hop", "hfb"]
+med = {}
+for t in order:
+    rs = [r for r in rows if r[0] == t]
+    med[t] = {
+        "rps": statistics.median(float(r[2]) for r in rs),
+        "p50": statistics.median(float(r[3]) for r in rs),
+        "p99": statistics.median(float(r[4]) for r in rs),
+        "rss": max(int(r[5]) for r in rs) / 1024,
+        "errors": sum(int(r[6]) for r in rs),
+    }
+d, b, h = med["direct"], med["bare hop"], med["hfb"]
+
+print(f"{'target':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
+      f"{'x bare':>7} {'x direct':>8} {'+p50 vs direct':>15} {'+p50 vs bare':>13}")
+for t in order:
+    m = med[t]
+    print(f"{t:<10} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
+          f"{m['rps'] / b['rps']:>7.2f} {m['rps'] / d['rps']:>8.2f} "
+          f"{m['p50'] - d['p50']:>+15.3f} {m['p50'] - b['p50']:>+13.3f}")
+print()
+print("| target | req/s | p50 | p99 | peak RSS | x bare hop | x direct | added p50 vs direct | added p50 vs bare hop |")
+print("|---|---|---|---|---|---|---|---|---|")
+for t in order:
+    m = med[t]
+    print(f"| {t} | {m['rps']:,.0f} | {m['p50']:.2f} ms | {m['p99']:.2f} ms | {m['rss']:.0f} MB | "
+          f"{m['rps'] / b['rps']:.2f} | {m['rps'] / d['rps']:.2f} | "
+          f"{m['p50'] - d['p50']:+.2f} ms | {m['p50'] - b['p50']:+.2f} ms |")
+print()
+
+def goal(ok, what, value):
+    print(f"{'PASS' if ok else 'FAIL'}  {what}: {value}")
+
+goal(h["rps"] >= 0.8 * b["rps"], "hfb throughput >= 0.80 x bare hop (BENCHMARKS, the 2-core goal)",
+     f"{h['rps'] / b['rps']:.2f}")
+goal(h["rss"] < 50, "hfb peak RSS under load < 50 MB", f"{h['rss']:.1f} MB")
+goal(h["p50"] - b["p50"] < 0.3, "hfb p50 - bare hop p50 < 0.3 ms (hfb's own added latency)",
+     f"{h['p50'] - b['p50']:+.3f} ms")
+goal(h["rps"] >= 0.8 * d["rps"], "hfb throughput >= 0.80 x direct (issue 6 as written)",
+     f"{h['rps'] / d['rps']:.2f}")
+goal(h["p50"] - d["p50"] < 0.3, "hfb p50 - direct p50 < 0.3 ms (issue 6 as written)",
+     f"{h['p50'] - d['p50']:+.3f} ms")
+errors = {t: med[t]["errors"] for t in order if med[t]["errors"]}
+goal(not errors, "no non-2xx answers or socket errors during measured runs",
+     ", ".join(f"{t}: {n}" for t, n in errors.items()) or "none")
+print(f"(on 2 cores wrk, the upstream and the proxy share the CPUs: read the issue's 'direct' goals next to"
+      f" the bare hop's own 'x direct'; at {conns} connections p50 is mostly queueing: about {conns} / req/s)")
+PY
