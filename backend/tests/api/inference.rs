@@ -79,6 +79,18 @@ impl Remote {
             .await
     }
 
+    /// The upstream answers inference calls with `response`, `times` times, at wiremock
+    /// `priority` (lower wins; the default is 5).
+    async fn answer(&self, response: ResponseTemplate, times: u64, priority: u8) {
+        Mock::given(method("POST"))
+            .and(path(self.ep.as_str()))
+            .respond_with(response)
+            .up_to_n_times(times)
+            .with_priority(priority)
+            .mount(&self.server)
+            .await;
+    }
+
     /// Inference calls the upstream received so far.
     async fn upstream_calls(&self) -> usize {
         self.server
@@ -247,22 +259,22 @@ async fn answers_are_relayed_with_hfbs_credentials_and_checked_against_the_task(
     assert_eq!(r.upstream_calls().await, before);
 
     // An answer of the wrong shape is a 502, not garbage passed on.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "generated_text": "?" })))
-        .up_to_n_times(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(200).set_body_json(json!({ "generated_text": "?" })),
+        1,
+        5,
+    )
+    .await;
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(header_of(&res, "x-hfb-upstream-status"), "200");
     let err = assert_error(res, 502, "upstream_error").await;
     assert_eq!(err["error"]["details"]["reason"], "invalid_response");
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>gateway</html>"))
-        .up_to_n_times(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(200).set_body_string("<html>gateway</html>"),
+        1,
+        5,
+    )
+    .await;
     let err = assert_error(
         r.infer(json!({ "inputs": "x" })).await,
         502,
@@ -271,11 +283,7 @@ async fn answers_are_relayed_with_hfbs_credentials_and_checked_against_the_task(
     .await;
     assert_eq!(err["error"]["details"]["reason"], "invalid_response");
     // One answer for two inputs is the wrong shape too.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(labels))
-        .up_to_n_times(1)
-        .mount(&r.server)
+    r.answer(ResponseTemplate::new(200).set_body_json(labels), 1, 5)
         .await;
     let err = assert_error(
         r.infer(json!({ "inputs": ["a", "b"] })).await,
@@ -292,15 +300,13 @@ async fn answers_are_relayed_with_hfbs_credentials_and_checked_against_the_task(
     );
 
     // The upstream's own refusal of the input is the caller's 4xx, with its message.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_body_json(json!({ "error": "Input is too long for this model" })),
-        )
-        .up_to_n_times(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(400)
+            .set_body_json(json!({ "error": "Input is too long for this model" })),
+        1,
+        5,
+    )
+    .await;
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(header_of(&res, "x-hfb-upstream-status"), "400");
     let err = assert_error(res, 400, "bad_request").await;
@@ -326,21 +332,20 @@ async fn loading_and_rate_limits_are_retried_within_the_ceiling() {
     let r = remote("text-classification", &[]).await;
     let ok = json!([{ "label": "POSITIVE", "score": 0.9 }]);
     // Loading for 0.3 s, then ready: one retry after the estimated time.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(503).set_body_json(
+    r.answer(
+        ResponseTemplate::new(503).set_body_json(
             json!({ "error": "Model acme/model is currently loading", "estimated_time": 0.3 }),
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(200).set_body_json(ok.clone()))
-        .with_priority(5)
-        .mount(&r.server)
-        .await;
+        ),
+        1,
+        1,
+    )
+    .await;
+    r.answer(
+        ResponseTemplate::new(200).set_body_json(ok.clone()),
+        u64::MAX,
+        5,
+    )
+    .await;
     let started = Instant::now();
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(res.status(), 200);
@@ -351,31 +356,27 @@ async fn loading_and_rate_limits_are_retried_within_the_ceiling() {
     );
 
     // Rate limited twice (Retry-After: 0), then answered: three attempts.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "0")
-                .set_body_json(json!({ "error": "slow down" })),
-        )
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "0")
+            .set_body_json(json!({ "error": "slow down" })),
+        2,
+        1,
+    )
+    .await;
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(res.status(), 200);
     assert_eq!(header_of(&res, "x-hfb-attempts"), "3");
 
     // A model that needs longer than the ceiling: 503 at once, with its estimate.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(503).set_body_json(
+    r.answer(
+        ResponseTemplate::new(503).set_body_json(
             json!({ "error": "Model acme/model is currently loading", "estimated_time": 120.0 }),
-        ))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
+        ),
+        1,
+        1,
+    )
+    .await;
     let started = Instant::now();
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert!(
@@ -390,17 +391,14 @@ async fn loading_and_rate_limits_are_retried_within_the_ceiling() {
     assert_eq!(err["error"]["details"]["estimated_time"], 120.0);
 
     // Always rate limited: gives up after 3 attempts with the upstream's Retry-After.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("retry-after", "1")
-                .set_body_json(json!({ "error": "quota" })),
-        )
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(429)
+            .insert_header("retry-after", "1")
+            .set_body_json(json!({ "error": "quota" })),
+        3,
+        1,
+    )
+    .await;
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(
         header_of(&res, "x-hfb-attempts"),
@@ -415,17 +413,14 @@ async fn loading_and_rate_limits_are_retried_within_the_ceiling() {
 async fn timeouts_and_server_errors_are_not_retried_and_trip_the_breaker() {
     let r = remote("text-classification", &[]).await;
     // Slower than the 800 ms timeout: the upstream may have started, so no retry.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{ "label": "A", "score": 1.0 }]))
-                .set_delay(Duration::from_millis(1500)),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(200)
+            .set_body_json(json!([{ "label": "A", "score": 1.0 }]))
+            .set_delay(Duration::from_millis(1500)),
+        1,
+        1,
+    )
+    .await;
     let res = r.infer(json!({ "inputs": "x" })).await;
     assert_eq!(header_of(&res, "x-hfb-attempts"), "1");
     let err = assert_error(res, 504, "timeout").await;
@@ -434,21 +429,18 @@ async fn timeouts_and_server_errors_are_not_retried_and_trip_the_breaker() {
 
     // Two 500s: each answered 502 after one attempt; with the timeout, three failures in
     // a row open the breaker.
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({ "error": "CUDA error" })))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(&r.server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!([{ "label": "A", "score": 1.0 }])),
-        )
-        .with_priority(5)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(500).set_body_json(json!({ "error": "CUDA error" })),
+        2,
+        1,
+    )
+    .await;
+    r.answer(
+        ResponseTemplate::new(200).set_body_json(json!([{ "label": "A", "score": 1.0 }])),
+        u64::MAX,
+        5,
+    )
+    .await;
     for _ in 0..2 {
         let res = r.infer(json!({ "inputs": "x" })).await;
         assert_eq!(header_of(&res, "x-hfb-attempts"), "1");
@@ -736,15 +728,12 @@ async fn remote_batches_call_per_item_and_keep_failures_apart() {
         .with_priority(1)
         .mount(&r.server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(r.ep.as_str()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!([{ "label": "POSITIVE", "score": 0.7 }])),
-        )
-        .with_priority(5)
-        .mount(&r.server)
-        .await;
+    r.answer(
+        ResponseTemplate::new(200).set_body_json(json!([{ "label": "POSITIVE", "score": 0.7 }])),
+        u64::MAX,
+        5,
+    )
+    .await;
     let res = r
         .app
         .post_as(

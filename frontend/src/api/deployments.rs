@@ -32,6 +32,39 @@ pub async fn list() -> ApiResult<Vec<DeploymentInfo>> {
     get_json_authed(BASE).await
 }
 
+/// The request behind [`live_list`].
+pub type ListRequest = leptos::prelude::LocalResource<ApiResult<Vec<DeploymentInfo>>>;
+/// The rows [`live_list`] shows.
+pub type ListRows = leptos::prelude::Memo<Option<Vec<DeploymentInfo>>>;
+
+/// The team's deployments as the pages show them: the list from the API, loaded again
+/// on every (re)subscription of the live feed (updates may have been missed), with the
+/// feed's newer states merged in. Returns the request (for its loading and error states
+/// and `refetch`) and the rows: the last list that loaded, so a reload keeps them and a
+/// failed one still shows them.
+pub fn live_list(live: crate::api::ws::LiveConnection) -> (ListRequest, ListRows) {
+    use leptos::prelude::*;
+    let subscriptions = Memo::new(move |_| live.deployments.with(|f| f.subscriptions));
+    let list = LocalResource::new(move || {
+        subscriptions.track();
+        list()
+    });
+    let loaded =
+        Memo::new(
+            move |previous: Option<&Option<Vec<DeploymentInfo>>>| match list.get() {
+                Some(Ok(rows)) => Some(rows),
+                _ => previous.cloned().flatten(),
+            },
+        );
+    let rows = Memo::new(move |_| {
+        loaded.with(|l| {
+            l.as_ref()
+                .map(|snapshot| live.deployments.with(|f| f.merge(snapshot)))
+        })
+    });
+    (list, rows)
+}
+
 /// `GET /api/v1/deployments/{id}`: with versions and events, newest first.
 pub async fn detail(id: &str) -> ApiResult<DeploymentDetail> {
     get_json_authed(&path_of(id)).await

@@ -33,26 +33,7 @@ pub fn Deployments() -> impl IntoView {
 #[component]
 fn DeploymentList() -> impl IntoView {
     let live = use_live_connection();
-    // Every (re)subscription may follow missed updates: load again then.
-    let subscriptions = Memo::new(move |_| live.deployments.with(|f| f.subscriptions));
-    let list = LocalResource::new(move || {
-        subscriptions.track();
-        deployments::list()
-    });
-    // The last list that loaded, so a reload keeps the rows (and a failed one shows them).
-    let loaded =
-        Memo::new(
-            move |previous: Option<&Option<Vec<DeploymentInfo>>>| match list.get() {
-                Some(Ok(rows)) => Some(rows),
-                _ => previous.cloned().flatten(),
-            },
-        );
-    let rows = Memo::new(move |_| {
-        loaded.with(|l| {
-            l.as_ref()
-                .map(|snapshot| live.deployments.with(|f| f.merge(snapshot)))
-        })
-    });
+    let (list, rows) = deployments::live_list(live);
     let is_live =
         move || live.state.get() == WsState::Live && live.deployments.with(|f| f.team_id.is_some());
 

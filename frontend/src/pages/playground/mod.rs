@@ -255,25 +255,7 @@ fn PlaygroundPage() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
 
-    // Every (re)subscription may follow missed updates: load again then.
-    let subscriptions = Memo::new(move |_| live.deployments.with(|f| f.subscriptions));
-    let list = LocalResource::new(move || {
-        subscriptions.track();
-        deployments::list()
-    });
-    let loaded =
-        Memo::new(
-            move |previous: Option<&Option<Vec<DeploymentInfo>>>| match list.get() {
-                Some(Ok(rows)) => Some(rows),
-                _ => previous.cloned().flatten(),
-            },
-        );
-    let rows = Memo::new(move |_| {
-        loaded.with(|l| {
-            l.as_ref()
-                .map(|snapshot| live.deployments.with(|f| f.merge(snapshot)))
-        })
-    });
+    let (list, rows) = deployments::live_list(live);
 
     let param = move |name: &'static str| {
         Memo::new(move |_| {
