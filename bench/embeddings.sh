@@ -10,8 +10,10 @@
 # Environment:
 #   HFB_BENCH_ST_VENV   venv with torch + sentence-transformers (never inside the repo)
 #   HFB_BENCH_ROUNDS    timed runs per figure, median reported (default 3)
-#   HFB_BENCH_WORKERS   hfb worker threads (default 1)
-#   HFB_BENCH_THREADS   threads per hfb worker and for torch (default: candle's default; torch 2)
+#   HFB_BENCH_WORKERS   hfb worker threads (default: the CPU cores, as a local deployment has)
+#   HFB_BENCH_THREADS   threads per hfb worker (default 1, as the server gives each worker
+#                       its share of the cores); CANDLE_NUM_THREADS defaults to 1 as in `hfb`
+#   HFB_BENCH_TORCH_THREADS  torch threads (default 2: the machine's cores, as torch uses them)
 #   HFB_DATA_DIR        data dir holding models/ (default ./data); the model is installed
 #                       there if missing (scripts/lib/models.sh)
 set -euo pipefail
@@ -23,7 +25,9 @@ data_dir="${HFB_DATA_DIR:-$ROOT/data}"
 ensure_minilm_model "$data_dir"
 model="$data_dir/models/sentence-transformers/all-MiniLM-L6-v2"
 rounds="${HFB_BENCH_ROUNDS:-3}"
-workers="${HFB_BENCH_WORKERS:-1}"
+workers="${HFB_BENCH_WORKERS:-$(nproc)}"
+# As `hfb serve` does (backend/src/main.rs): elementwise kernels run on the worker's thread.
+export CANDLE_NUM_THREADS="${CANDLE_NUM_THREADS:-1}"
 
 say "building the benchmark (release)"
 cargo build --release --locked -q -p hfb-runtime --example embed_bench
@@ -32,8 +36,7 @@ bin="$(target_dir)/release/examples/embed_bench"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-thread_args=()
-[ -n "${HFB_BENCH_THREADS:-}" ] && thread_args=(--threads "$HFB_BENCH_THREADS")
+thread_args=(--threads "${HFB_BENCH_THREADS:-$(( $(nproc) / workers > 0 ? $(nproc) / workers : 1 ))}")
 say "hfb-runtime (candle)"
 "$bin" --model "$model" --rounds "$rounds" --workers "$workers" "${thread_args[@]}" \
   --dump-sentences "$work/sentences.txt" | tee "$work/results.txt"
@@ -42,7 +45,7 @@ if [ -n "${HFB_BENCH_ST_VENV:-}" ]; then
   [ -x "$HFB_BENCH_ST_VENV/bin/python" ] || die "HFB_BENCH_ST_VENV=$HFB_BENCH_ST_VENV has no bin/python"
   say "sentence-transformers on PyTorch CPU (same sentences, same run)"
   "$HFB_BENCH_ST_VENV/bin/python" "$ROOT/bench/embeddings_peer.py" --model "$model" \
-    --sentences "$work/sentences.txt" --rounds "$rounds" --threads "${HFB_BENCH_THREADS:-2}" \
+    --sentences "$work/sentences.txt" --rounds "$rounds" --threads "${HFB_BENCH_TORCH_THREADS:-2}" \
     2> >(grep -v -e '^Loading weights' -e 'it/s]' >&2) | tee -a "$work/results.txt"
 else
   say "HFB_BENCH_ST_VENV not set: skipping the sentence-transformers peer"

@@ -73,7 +73,23 @@ enum CatalogCommand {
     },
 }
 
+/// The local runtime runs one single-threaded worker per core. candle would otherwise hand
+/// every elementwise op to a process-wide pool of spinning threads that all workers share
+/// (measured: one-call batches of 32 at 189 vs 305 sentences/s on 2 cores). candle reads
+/// this only from the environment, once; an operator's own setting wins.
+fn default_kernel_threads() {
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
+        // SAFETY: called first in `main`, before any thread is started (no runtime, no
+        // logger, no worker yet), so nothing can read the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("CANDLE_NUM_THREADS", "1");
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    default_kernel_threads();
     // A missing .env is normal; a malformed one is reported.
     if let Err(e) = dotenvy::dotenv()
         && !e.not_found()

@@ -112,8 +112,15 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
         assert.equal(await page.getByTestId(`target-${kind}`).isDisabled(), true, `${kind} is disabled`);
         assert.ok((await textOf(page, `target-${kind}-reason`)).length > 5, `${kind} says why`);
       }
-      // The defaults are shown without opening the advanced settings.
-      assert.match(await textOf(page, 'deploy-defaults'), /0–1 replica · scale to zero after 15m 0s idle/);
+      // The defaults are shown without opening the advanced settings: the server's, which
+      // give a local deployment a replica per core.
+      await eventually(async () => /0–\d+ replicas? · scale to zero after 15m 0s idle/.test(await textOf(page, 'deploy-defaults')), {
+        message: 'the defaults are shown',
+      });
+      const v1Max = (await textOf(page, 'deploy-defaults')).match(/0–(\d+) replica/)[1];
+      // Settings that differ from the defaults, for the changes below.
+      const v2Max = v1Max === '2' ? '3' : '2';
+      const typedMax = v1Max === '5' ? '6' : '5';
 
       await local.check();
       const creates = [];
@@ -169,21 +176,21 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
       await page.getByTestId('scaling-max_replicas').fill('9');
       await page.getByTestId('scaling-save').click();
       assert.match(await textOf(page, 'scaling-max_replicas-error'), /between 1 and 8/);
-      await page.getByTestId('scaling-max_replicas').fill('2');
+      await page.getByTestId('scaling-max_replicas').fill(v2Max);
       await page.getByTestId('scaling-save').click();
       await waitForVersion(page, 2);
       await eventually(async () => (await page.locator('[data-testid="version-row"]').count()) === 2, {
         message: 'two versions listed',
       });
-      assert.match(await textOf(page, 'scaling-summary'), /^Version 2: 0–2 replicas/);
+      assert.match(await textOf(page, 'scaling-summary'), new RegExp(`^Version 2: 0–${v2Max} replicas`));
       await waitForStatus(page, 'running', RUNNING_TIMEOUT_MS);
 
       // Rolling back to version 1 makes version 3 with version 1's settings, and the form
       // (untouched) follows.
       await page.getByTestId('rollback-1').click();
       await waitForVersion(page, 3);
-      await eventually(async () => (await page.getByTestId('scaling-max_replicas').inputValue()) === '1', {
-        message: 'the form shows version 3 (max replicas 1)',
+      await eventually(async () => (await page.getByTestId('scaling-max_replicas').inputValue()) === v1Max, {
+        message: `the form shows version 3 (max replicas ${v1Max})`,
       });
       const v3 = page.locator('[data-testid="version-row"][data-version="3"]');
       await v3.waitFor();
@@ -193,7 +200,7 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
 
       // A change made meanwhile in another tab: this form keeps what was typed, and saving
       // it is refused (409) and said so, instead of overwriting that change.
-      await page.getByTestId('scaling-max_replicas').fill('3');
+      await page.getByTestId('scaling-max_replicas').fill(typedMax);
       await withPage(browser.context, 'deploy-minilm-second-tab', async (other) => {
         await other.goto(at(`/deployments/${encodeURIComponent(id)}`));
         await other.getByTestId('page-deployment').waitFor();
@@ -204,12 +211,12 @@ describe('deployments in the web app', { timeout: 420_000 }, () => {
         });
       });
       await waitForVersion(page, 4);
-      assert.equal(await page.getByTestId('scaling-max_replicas').inputValue(), '3', 'typed input kept');
+      assert.equal(await page.getByTestId('scaling-max_replicas').inputValue(), typedMax, 'typed input kept');
       await page.getByTestId('scaling-save').click();
       assert.match(await textOf(page, 'scaling-conflict'), /changed since you loaded it/);
       assert.match(await textOf(page, 'scaling-conflict'), /Version 4 is current now/);
       await page.getByTestId('scaling-load-current').click();
-      assert.equal(await page.getByTestId('scaling-max_replicas').inputValue(), '1');
+      assert.equal(await page.getByTestId('scaling-max_replicas').inputValue(), v1Max);
       assert.equal(await page.getByTestId('scaling-target_concurrency').inputValue(), '4');
       assert.equal(await page.getByTestId('scaling-conflict').count(), 0);
       await waitForVersion(page, 4);

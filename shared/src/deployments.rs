@@ -212,4 +212,7 @@ pub struct TargetInfo {
     pub reason: Option<String>,
     /// Tasks this target can serve.
     pub tasks: Vec<String>,
+    /// The scaling a deployment on this target gets when the request has none (the
+    /// deploy form starts from it).
+    pub default_scaling: Scaling,
 }

@@ -70,12 +70,14 @@ pub fn publish(state: &AppState, team_id: &str, message: ServerMessage) {
     state.hub.broadcast_team(team_id, &message);
 }
 
-/// Scaling defaults per target: scale-to-zero after 15 minutes idle everywhere.
+/// Scaling defaults per target: scale-to-zero after 15 minutes idle everywhere. A local
+/// deployment gets one replica (a single-threaded runtime worker) per CPU core: on the
+/// CPU, N one-thread workers outrun one N-thread worker (bench/README.md).
 pub fn default_scaling(target: TargetKind) -> Scaling {
     match target {
         TargetKind::Local => Scaling {
             min_replicas: 0,
-            max_replicas: 1,
+            max_replicas: crate::targets::local::default_workers(),
             scale_to_zero_after_secs: 900,
             target_concurrency: 8,
         },

@@ -18,6 +18,16 @@ use hfb_store::Deployment;
 
 use super::{DeploymentCtx, EMBEDDING_TASKS, Phase, Progress, Target, TargetError};
 
+/// CPU cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
+/// Replicas (runtime workers) of a new local deployment: one per core, at most 8.
+pub fn default_workers() -> u32 {
+    u32::try_from(cores().clamp(1, 8)).unwrap_or(1)
+}
+
 /// How often idle models are looked at.
 const JANITOR_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -84,8 +94,12 @@ impl LocalTarget {
     }
 
     fn options(model_id: &str, spec: &DeploymentSpec) -> LoadOptions {
+        let workers = usize::try_from(spec.scaling.max_replicas.max(1)).unwrap_or(1);
         LoadOptions {
-            workers: usize::try_from(spec.scaling.max_replicas.max(1)).unwrap_or(1),
+            workers,
+            // The cores shared out between the workers: with a worker per core each runs
+            // its matrix kernels on one thread, with no cross-thread hand-offs per op.
+            threads_per_worker: Some((cores() / workers).max(1)),
             model_id: Some(model_id.to_owned()),
             ..LoadOptions::default()
         }

@@ -157,6 +157,7 @@ impl Targets {
                         configured: availability.is_ok(),
                         reason: availability.err(),
                         tasks: t.tasks(),
+                        default_scaling: crate::services::deployments::default_scaling(kind),
                     }
                 }
                 None => TargetInfo {
@@ -165,6 +166,7 @@ impl Targets {
                     configured: false,
                     reason: Some("not available in this build".to_owned()),
                     tasks: Vec::new(),
+                    default_scaling: crate::services::deployments::default_scaling(kind),
                 },
             })
             .collect()

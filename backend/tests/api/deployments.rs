@@ -102,6 +102,22 @@ async fn one_click_local_deploy_serves_minilm_and_scales_to_zero() {
     assert_eq!(created["name"], "all-minilm-l6-v2");
     assert_eq!(created["current_version"], 1);
     assert_eq!(created["spec"]["scaling"]["min_replicas"], 0);
+    // The defaults are the ones the targets list announces (a replica per core locally).
+    let targets: Value = app
+        .get_as("/api/v1/deployments/targets", &s.access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let local = targets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "local")
+        .unwrap();
+    assert_eq!(created["spec"]["scaling"], local["default_scaling"]);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8));
+    assert_eq!(created["spec"]["scaling"]["max_replicas"], cores);
 
     let running = wait_for_status(&app, &s.access, &id, "running").await;
     assert_eq!(running["deployment"]["running_version"], 1);

@@ -19,7 +19,7 @@ pub const MAX_ENV_VARS: usize = 64;
 const MAX_ENV_VALUE: usize = 4096;
 const MAX_ENV_NAME: usize = 128;
 
-/// The scaling the server uses when a create request has none (`default_scaling`).
+/// The scaling shown until the server's defaults (`TargetInfo::default_scaling`) arrive.
 pub fn default_scaling(target: TargetKind) -> Scaling {
     let (max_replicas, target_concurrency) = match target {
         TargetKind::Local => (1, 8),

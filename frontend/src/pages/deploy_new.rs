@@ -130,16 +130,22 @@ fn DeployNewPage() -> impl IntoView {
     let instance_type = RwSignal::new(String::new());
     let instance_size = RwSignal::new(String::new());
     let env = RwSignal::new(String::new());
-    let scaling = ScalingInputs::new(&default_scaling(TargetKind::Local));
     let scaling_target = Signal::derive(move || target.get().unwrap_or(TargetKind::Local));
-    // Untouched scaling follows the chosen target's defaults.
-    let shown_defaults = StoredValue::new(TargetKind::Local);
+    // The server's defaults for the chosen target (they depend on the machine: a local
+    // deployment gets a replica per core); the built-in ones until the targets load.
+    let defaults = Memo::new(move |_| {
+        let kind = scaling_target.get();
+        target_info(kind).map_or_else(|| default_scaling(kind), |t| t.default_scaling)
+    });
+    let scaling = ScalingInputs::new(&default_scaling(TargetKind::Local));
+    // Untouched scaling follows the defaults shown.
+    let shown_defaults = StoredValue::new(default_scaling(TargetKind::Local));
     Effect::new(move || {
-        let now = scaling_target.get();
+        let now = defaults.get();
         let before = shown_defaults.get_value();
         if now != before {
-            if untrack(|| scaling.shows(&default_scaling(before))) {
-                scaling.set(&default_scaling(now));
+            if untrack(|| scaling.shows(&before)) {
+                scaling.set(&now);
             }
             shown_defaults.set_value(now);
         }
@@ -366,9 +372,7 @@ fn DeployNewPage() -> impl IntoView {
                         <span class="deploy-advanced-title">"Advanced settings"</span>
                         <span class="muted small" data-testid="deploy-defaults">
                             {move || {
-                                let kind = scaling_target.get();
-                                let shown = default_scaling(kind);
-                                format!("Defaults: revision main · {}", scaling_summary(&shown))
+                                format!("Defaults: revision main · {}", defaults.with(scaling_summary))
                             }}
                         </span>
                     </summary>
@@ -680,6 +684,7 @@ mod tests {
             configured,
             reason: (!configured).then(|| "set the token".to_owned()),
             tasks: tasks.iter().map(|t| (*t).to_owned()).collect(),
+            default_scaling: default_scaling(kind),
         }
     }
 
