@@ -6,7 +6,9 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_transformers::models::bert::Config as BertConfig;
+
+use crate::bert::BertEncoder;
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{Result, RuntimeError};
@@ -36,7 +38,7 @@ pub(crate) struct Engine {
     tokenizer: Tokenizer,
     /// No truncation: only used to count the tokens of a refused input.
     counting_tokenizer: Tokenizer,
-    encoder: BertModel,
+    encoder: BertEncoder,
     pub head: Head,
     pub normalize: bool,
     pub max_seq_len: usize,
@@ -75,7 +77,7 @@ impl Engine {
             .sum();
         let tensors = transpose_linear_weights(tensors).map_err(invalid_weights)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let encoder = BertModel::load(vb, &config).map_err(invalid_weights)?;
+        let encoder = BertEncoder::load(vb, &config).map_err(invalid_weights)?;
 
         let pad_id = tokenizer_pad_id
             .or_else(|| u32::try_from(config.pad_token_id).ok())
@@ -149,7 +151,7 @@ impl Engine {
         let ids = Tensor::from_vec(ids, (rows, width), &self.device)?;
         let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
         let token_types = ids.zeros_like()?;
-        let hidden = self.encoder.forward(&ids, &token_types, Some(&mask))?;
+        let hidden = self.encoder.forward(&ids, &token_types, &mask)?;
         let out = match &self.head {
             Head::Pooling(pooling) => pooling.forward(&hidden, &mask)?,
         };

@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+mod bert;
 mod engine;
 mod error;
 mod folder;
