@@ -80,8 +80,6 @@ pub async fn delete_me(
 ) -> Result<HttpResponse, ApiError> {
     who.require_session()?;
     accounts::delete_account(&state, &who.user_id, body.into_inner().password).await?;
-    // What API keys resolved to may have changed: resolve them again.
-    state.hot.api_keys.clear();
     let mut res = HttpResponse::NoContent();
     for c in cookies::cleared(&state.settings) {
         res.cookie(c);
@@ -177,8 +175,6 @@ pub async fn revoke_api_key(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     teams::revoke_key(&state, &who, &path.into_inner()).await?;
-    // What API keys resolved to may have changed: resolve them again.
-    state.hot.api_keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

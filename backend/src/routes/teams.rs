@@ -58,8 +58,6 @@ pub async fn delete_team(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     teams::delete(&state, &who, &path.into_inner()).await?;
-    // What API keys resolved to may have changed: resolve them again.
-    state.hot.api_keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -75,8 +73,6 @@ pub async fn change_role(
 ) -> Result<HttpResponse, ApiError> {
     let (team_id, user_id) = path.into_inner();
     teams::change_role(&state, &who, &team_id, &user_id, body.role).await?;
-    // What API keys resolved to may have changed: resolve them again.
-    state.hot.api_keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -91,8 +87,6 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, ApiError> {
     let (team_id, user_id) = path.into_inner();
     teams::remove_member(&state, &who, &team_id, &user_id).await?;
-    // What API keys resolved to may have changed: resolve them again.
-    state.hot.api_keys.clear();
     Ok(HttpResponse::NoContent().finish())
 }
 

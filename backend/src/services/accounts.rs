@@ -514,6 +514,7 @@ pub async fn delete_account(
         security_event = "account_deleted",
         "account deleted"
     );
+    state.hot.credentials_changed();
     Ok(())
 }
 

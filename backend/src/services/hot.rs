@@ -76,6 +76,12 @@ pub struct HotCaches {
 }
 
 impl HotCaches {
+    /// A key was revoked, or a membership, team or account changed: what API keys
+    /// resolved to may be stale, so they are resolved again (rare; all are dropped).
+    pub fn credentials_changed(&self) {
+        self.api_keys.clear();
+    }
+
     pub fn new(auth_ttl: Duration, deployment_ttl: Duration) -> Self {
         Self {
             api_keys: TtlCache::new(auth_ttl),

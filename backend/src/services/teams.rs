@@ -168,6 +168,7 @@ pub async fn change_role(
         .store
         .set_member_role(team_id, user_id, role_to_store(new_role))
         .await?;
+    state.hot.credentials_changed();
     Ok(())
 }
 
@@ -204,6 +205,7 @@ pub async fn remove_member(
         .store
         .revoke_api_keys_for_user_in_team(user_id, team_id, Utc::now())
         .await?;
+    state.hot.credentials_changed();
     Ok(())
 }
 
@@ -216,6 +218,7 @@ pub async fn delete(state: &AppState, who: &Principal, team_id: &str) -> Result<
         ));
     }
     state.store.delete_team(team_id).await?;
+    state.hot.credentials_changed();
     Ok(())
 }
 
@@ -446,6 +449,7 @@ pub async fn revoke_key(state: &AppState, who: &Principal, id: &str) -> Result<(
         return Err(ApiError::not_found("no active API key with this id"));
     }
     tracing::info!(user_id = %who.user_id, key_id = id, "API key revoked");
+    state.hot.credentials_changed();
     Ok(())
 }
 
