@@ -95,6 +95,14 @@ fn openai_error(e: &ApiError) -> HttpResponse {
     }))
 }
 
+/// A JSON answer, or the error in the OpenAI shape.
+fn openai_answer(result: Result<serde_json::Value, ApiError>) -> HttpResponse {
+    match result {
+        Ok(v) => HttpResponse::Ok().json(v),
+        Err(e) => openai_error(&e),
+    }
+}
+
 /// OpenAI `POST /v1/embeddings`.
 #[utoipa::path(tag = "inference", security(("bearer" = [])), request_body = Object, responses((status = 200, body = Object)))]
 #[post("/v1/embeddings")]
@@ -109,10 +117,7 @@ pub async fn openai_embeddings(
         inference::openai_embeddings(&state, &who, &body).await
     }
     .await;
-    match result {
-        Ok(v) => HttpResponse::Ok().json(v),
-        Err(e) => openai_error(&e),
-    }
+    openai_answer(result)
 }
 
 /// OpenAI `POST /v1/chat/completions` on a text-generation deployment; with
@@ -174,8 +179,5 @@ pub async fn openai_models(
         inference::openai_models(&state, &who).await
     }
     .await;
-    match result {
-        Ok(v) => HttpResponse::Ok().json(v),
-        Err(e) => openai_error(&e),
-    }
+    openai_answer(result)
 }

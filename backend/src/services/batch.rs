@@ -11,7 +11,7 @@
 //! upstream call per item, a few at a time, each with the usual retries and breaker.
 
 use futures_util::StreamExt;
-use hfb_runtime::{EmbedOptions, RuntimeError, Truncation, cosine};
+use hfb_runtime::{EmbedOptions, RuntimeError, cosine};
 use hfb_shared::deployments::TargetKind;
 use hfb_shared::inference::{BatchItem, BatchRequest, BatchResponse};
 use hfb_shared::{ErrorCode, ErrorDetail};
@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::services::inference::{self, callable, model_for, runtime_error, task_of};
+use crate::services::inference::{
+    self, callable, local_cannot_serve, model_for, runtime_error, task_of, truncation,
+};
 use crate::services::tasks::{self, MAX_INPUTS};
 use crate::services::validation::Validator;
 use crate::state::AppState;
@@ -28,12 +30,7 @@ use crate::state::AppState;
 const REMOTE_CONCURRENCY: usize = 4;
 
 fn detail(e: &ApiError) -> ErrorDetail {
-    ErrorDetail {
-        code: e.code,
-        message: e.message.clone(),
-        details: e.details.clone(),
-        request_id: None,
-    }
+    e.to_body(None).error
 }
 
 /// The error of one invalid item, its fields renamed `inputs[i]...`.
@@ -106,18 +103,15 @@ pub async fn run(
     for (i, body) in bodies.iter().enumerate() {
         let mut v = Validator::default();
         // One item may itself be a list for text tasks; a batch item is one input.
-        let single = if body["inputs"].is_array() && task != "sentence-similarity" {
-            let mut v = Validator::default();
+        if body["inputs"].is_array() && task != "sentence-similarity" {
             v.error(
                 "inputs",
                 "must be one input, not a list (each batch item is one input)",
             );
-            Some(v)
         } else {
-            None
-        };
-        tasks::check_request(&mut v, &task, body, MAX_INPUTS);
-        if let Err(e) = single.map_or(Ok(()), Validator::finish).and(v.finish()) {
+            tasks::check_request(&mut v, &task, body, MAX_INPUTS);
+        }
+        if let Err(e) = v.finish() {
             let fields = e
                 .details
                 .as_ref()
@@ -221,18 +215,10 @@ async fn run_local(
     results: &mut [Option<Result<Value, ErrorDetail>>],
 ) -> Result<(), ApiError> {
     if !crate::targets::EMBEDDING_TASKS.contains(&task) {
-        return Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            format!(
-                "the local runtime cannot serve {task}; it serves feature-extraction and sentence-similarity"
-            ),
-        ));
+        return Err(local_cannot_serve(task));
     }
     let parameters = &bodies[0]["parameters"];
-    let truncation = match parameters.get("truncate") {
-        Some(Value::Bool(false)) => Truncation::Refuse,
-        _ => Truncation::Truncate,
-    };
+    let truncation = truncation(&bodies[0]);
     let normalize = if task == "sentence-similarity" {
         Some(true)
     } else {

@@ -48,7 +48,7 @@ impl InferOutcome {
     }
 }
 
-fn truncation(body: &Value) -> Truncation {
+pub(crate) fn truncation(body: &Value) -> Truncation {
     match body["parameters"].get("truncate") {
         Some(Value::Bool(false)) => Truncation::Refuse,
         _ => Truncation::Truncate,
@@ -252,13 +252,18 @@ async fn run_local(
                 upstream: None,
             })
         }
-        other => Err(ApiError::new(
-            ErrorCode::ValidationFailed,
-            format!(
-                "the local runtime cannot serve {other}; it serves feature-extraction and sentence-similarity"
-            ),
-        )),
+        other => Err(local_cannot_serve(other)),
     }
+}
+
+/// The 422 for a task the built-in runtime does not run.
+pub(crate) fn local_cannot_serve(task: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::ValidationFailed,
+        format!(
+            "the local runtime cannot serve {task}; it serves feature-extraction and sentence-similarity"
+        ),
+    )
 }
 
 /// Where a remote deployment takes calls, with the headers that authenticate hfb there.

@@ -281,6 +281,14 @@ fn list_of(v: &Value, item: fn(&Value) -> bool) -> bool {
     v.as_array().is_some_and(|a| a.iter().all(item))
 }
 
+/// `{key: string}`, or a non-empty list of them (the generation-style answers).
+fn text_items(v: &Value, key: &str) -> bool {
+    let item = |e: &Value| e.get(key).is_some_and(Value::is_string);
+    item(v)
+        || v.as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(item))
+}
+
 /// The answer to one input of `task`.
 fn one_answer(task: &str, v: &Value) -> bool {
     match task {
@@ -297,24 +305,9 @@ fn one_answer(task: &str, v: &Value) -> bool {
         "fill-mask" => list_of(v, |e| {
             has(e, "sequence", Value::is_string) && has(e, "score", is_number)
         }),
-        "text-generation" => {
-            let item = |e: &Value| has(e, "generated_text", Value::is_string);
-            item(v)
-                || v.as_array()
-                    .is_some_and(|a| !a.is_empty() && a.iter().all(item))
-        }
-        "summarization" => {
-            let item = |e: &Value| has(e, "summary_text", Value::is_string);
-            item(v)
-                || v.as_array()
-                    .is_some_and(|a| !a.is_empty() && a.iter().all(item))
-        }
-        "translation" => {
-            let item = |e: &Value| has(e, "translation_text", Value::is_string);
-            item(v)
-                || v.as_array()
-                    .is_some_and(|a| !a.is_empty() && a.iter().all(item))
-        }
+        "text-generation" => text_items(v, "generated_text"),
+        "summarization" => text_items(v, "summary_text"),
+        "translation" => text_items(v, "translation_text"),
         "zero-shot-classification" => {
             (has(v, "labels", |l| list_of(l, Value::is_string)) && has(v, "scores", numbers))
                 || list_of(v, label_score)

@@ -368,8 +368,12 @@ impl Upstreams {
                     let message = upstream_message(&body);
                     match status {
                         429 | 503 => {
-                            let hinted = header_wait.or_else(|| estimated_time(&body));
-                            (hinted, self.refused_error(status, hinted, &message, &body))
+                            let loading = estimated_time(&body);
+                            let hinted = header_wait.or(loading);
+                            (
+                                hinted,
+                                self.refused_error(status, hinted, loading, &message),
+                            )
                         }
                         _ => {
                             let (error, counts) = status_error(status, &message);
@@ -431,8 +435,8 @@ impl Upstreams {
         &self,
         status: u16,
         wait: Option<Duration>,
+        loading: Option<Duration>,
         message: &str,
-        body: &[u8],
     ) -> ApiError {
         if status == 429 {
             return ApiError::new(
@@ -442,7 +446,6 @@ impl Upstreams {
             .with_details(serde_json::json!({ "reason": "upstream_rate_limited" }))
             .with_retry_after(wait.map_or(1, ceil_secs).max(1));
         }
-        let loading = estimated_time(body);
         let mut details = serde_json::json!({ "reason": if loading.is_some() { "loading" } else { "unavailable" } });
         if let Some(t) = loading {
             details["estimated_time"] = serde_json::json!(t.as_secs_f64());

@@ -91,6 +91,13 @@ impl Remote {
             .await;
     }
 
+    /// The body of the last inference call the upstream received.
+    async fn last_sent(&self) -> Value {
+        let calls = self.server.received_requests().await.unwrap_or_default();
+        let last = calls.iter().rfind(|q| q.url.path() == self.ep).unwrap();
+        serde_json::from_slice(&last.body).unwrap()
+    }
+
     /// Inference calls the upstream received so far.
     async fn upstream_calls(&self) -> usize {
         self.server
@@ -216,17 +223,7 @@ async fn answers_are_relayed_with_hfbs_credentials_and_checked_against_the_task(
     assert_eq!(header_of(&res, "x-hfb-attempts"), "1");
     assert_eq!(header_of(&res, "x-hfb-upstream-status"), "200");
     assert_eq!(res.json::<Value>().await.unwrap(), labels);
-    let sent: Value = serde_json::from_slice(
-        &r.server
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .rfind(|q| q.url.path() == r.ep)
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let sent = r.last_sent().await;
     assert_eq!(
         sent,
         json!({ "inputs": ["I love it"] }),
@@ -758,16 +755,6 @@ async fn remote_batches_call_per_item_and_keep_failures_apart() {
         3,
         "the invalid item never went upstream"
     );
-    let sent: Value = serde_json::from_slice(
-        &r.server
-            .received_requests()
-            .await
-            .unwrap()
-            .iter()
-            .rfind(|q| q.url.path() == r.ep)
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let sent = r.last_sent().await;
     assert_eq!(sent["parameters"], json!({ "top_k": 1 }));
 }
