@@ -14,6 +14,7 @@
 //! stamps the request id and wraps any non-JSON error body (see `middleware.rs`).
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderValue;
 use actix_web::{HttpResponse, ResponseError};
 use hfb_shared::{ErrorBody, ErrorCode, ErrorDetail};
 
@@ -42,10 +43,10 @@ pub struct UpstreamTrace {
 
 impl UpstreamTrace {
     /// `X-Hfb-Attempts` and, when the upstream answered, `X-Hfb-Upstream-Status`.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
-        let mut h = vec![("x-hfb-attempts", self.attempts.to_string())];
+    pub fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
+        let mut h = vec![("x-hfb-attempts", HeaderValue::from(self.attempts))];
         if let Some(status) = self.status {
-            h.push(("x-hfb-upstream-status", status.to_string()));
+            h.push(("x-hfb-upstream-status", HeaderValue::from(status)));
         }
         h
     }
@@ -200,6 +201,25 @@ pub fn json_error(
         other => ApiError::bad_request(format!("invalid body: {other}")),
     };
     api.into()
+}
+
+/// The 415 `web::Json` gives, for routes that read the body as bytes: the content type
+/// must be JSON (`application/json` or a `+json` type).
+pub fn require_json(req: &actix_web::HttpRequest) -> Result<(), ApiError> {
+    use actix_web::HttpMessage;
+    use actix_web::mime;
+    match req.mime_type() {
+        Ok(Some(m))
+            if m.type_() == mime::APPLICATION
+                && (m.subtype() == mime::JSON || m.suffix() == Some(mime::JSON)) =>
+        {
+            Ok(())
+        }
+        _ => Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the body as JSON with `Content-Type: application/json`",
+        )),
+    }
 }
 
 pub fn query_error(

@@ -24,12 +24,19 @@ fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
     })
 }
 
-fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
+/// The answer of a call in the Hugging Face task format, with its `X-Hfb-*` headers. A
+/// remote deployment's answer goes out as the bytes it arrived in (already checked).
+pub(crate) fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
     let mut res = HttpResponse::Ok();
     for header in out.headers() {
         res.insert_header(header);
     }
-    res.json(out.body)
+    match out.raw {
+        Some(raw) => res
+            .content_type(actix_web::mime::APPLICATION_JSON)
+            .body(raw),
+        None => res.json(out.body),
+    }
 }
 
 /// Hugging Face Inference API shape: runs the team's deployment of `{owner}/{name}`.
@@ -44,7 +51,7 @@ pub async fn hf_model(
 ) -> Result<HttpResponse, ApiError> {
     let (owner, name) = path.into_inner();
     let d = inference::deployment_for_model(&state, &who, &format!("{owner}/{name}")).await?;
-    let out = inference::run(&state, &d, parse_json(&body)?, None).await?;
+    let out = inference::run(&state, &d, inference::CallBody::parse(body)?, None).await?;
     Ok(hf_answer(out))
 }
 
@@ -60,7 +67,7 @@ pub async fn hf_pipeline(
 ) -> Result<HttpResponse, ApiError> {
     let (task, owner, name) = path.into_inner();
     let d = inference::deployment_for_model(&state, &who, &format!("{owner}/{name}")).await?;
-    let out = inference::run(&state, &d, parse_json(&body)?, Some(&task)).await?;
+    let out = inference::run(&state, &d, inference::CallBody::parse(body)?, Some(&task)).await?;
     Ok(hf_answer(out))
 }
 

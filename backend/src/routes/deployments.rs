@@ -182,16 +182,14 @@ pub async fn infer(
     who: Principal,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<serde_json::Value>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let out =
-        crate::services::inference::infer(&state, &who, &path.into_inner(), body.into_inner())
-            .await?;
-    let mut res = HttpResponse::Ok();
-    for header in out.headers() {
-        res.insert_header(header);
-    }
-    Ok(res.json(out.body))
+    // The bytes are kept (not `web::Json`): a remote deployment receives them unchanged.
+    crate::error::require_json(&req)?;
+    let body = crate::services::inference::CallBody::parse(body)?;
+    let out = crate::services::inference::infer(&state, &who, &path.into_inner(), body).await?;
+    Ok(super::compat_inference::hf_answer(out))
 }
 
 /// Run many inputs at once. Each item of `inputs` is one input as `/infer` takes it;

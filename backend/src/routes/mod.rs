@@ -17,22 +17,17 @@ pub mod telemetry;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+/// Routes are tried in the order given (actix matches them one by one), so the busiest
+/// come first: probes, then inference.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(meta::metrics)
-        .service(live::websocket)
-        .service(hub_compat::list_models)
-        .service(hub_compat::model_info_revision)
-        .service(hub_compat::model_info)
-        .service(hub_compat::model_info_legacy)
-        .service(compat_inference::hf_model)
-        .service(compat_inference::hf_pipeline)
-        .service(compat_inference::openai_chat_completions)
-        .service(compat_inference::openai_embeddings)
-        .service(compat_inference::openai_models)
         .service(
             scope::scope("/api/v1")
+                // Matched in this order: the inference hot path first.
+                .service(deployments::infer)
+                .service(deployments::batch)
                 .service(meta::version)
                 .service(health::health)
                 .service(telemetry::client_errors)
@@ -73,8 +68,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(deployments::pause)
                 .service(deployments::resume)
                 .service(deployments::retry)
-                .service(deployments::delete_deployment)
-                .service(deployments::infer)
-                .service(deployments::batch),
-        );
+                .service(deployments::delete_deployment),
+        )
+        .service(live::websocket)
+        .service(hub_compat::list_models)
+        .service(hub_compat::model_info_revision)
+        .service(hub_compat::model_info)
+        .service(hub_compat::model_info_legacy)
+        .service(compat_inference::hf_model)
+        .service(compat_inference::hf_pipeline)
+        .service(compat_inference::openai_chat_completions)
+        .service(compat_inference::openai_embeddings)
+        .service(compat_inference::openai_models);
 }

@@ -151,7 +151,9 @@ pub async fn run(
                 async move {
                     (
                         i,
-                        inference::run(state, d, body, None).await.map(|o| o.body),
+                        inference::run(state, d, inference::CallBody::new(body), None)
+                            .await
+                            .map(|o| o.body),
                     )
                 }
             })

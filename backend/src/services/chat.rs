@@ -256,16 +256,16 @@ pub async fn chat_completions(
         body["max_tokens"] = max.clone();
     }
     let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
-    let mut request = inference::upstream_request(state, &d, "v1/chat/completions", bytes).await?;
+    let mut request =
+        inference::upstream_request(state, &d, "v1/chat/completions", bytes.into()).await?;
     if streaming {
         request.stream = true;
         // A signed (Lambda) request must keep the headers it was signed with.
         if TargetKind::parse(&d.target) != Some(TargetKind::AwsLambda) {
-            for (name, value) in &mut request.headers {
-                if name.eq_ignore_ascii_case("accept") {
-                    "text/event-stream".clone_into(value);
-                }
-            }
+            request.headers.insert(
+                reqwest::header::ACCEPT,
+                reqwest::header::HeaderValue::from_static("text/event-stream"),
+            );
         }
         stream(state, &request, asked).await
     } else {
@@ -279,7 +279,12 @@ async fn complete(
     deployment_id: &str,
     asked: String,
 ) -> Result<ChatAnswer, ApiError> {
-    let (mut answer, trace, permit) = state.upstreams.call_json(request).await?;
+    let upstream::JsonAnswer {
+        value: mut answer,
+        trace,
+        permit,
+        ..
+    } = state.upstreams.call_json(request).await?;
     if let Err(why) = check_answer(&answer) {
         tracing::warn!(deployment = %deployment_id, why, "upstream answered the wrong chat shape");
         permit.failed(trace, "invalid_response", true);

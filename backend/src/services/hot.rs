@@ -7,7 +7,7 @@
 //! Zero disables a cache.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hfb_store::Deployment;
@@ -71,8 +71,8 @@ impl<V: Clone> TtlCache<V> {
 pub struct HotCaches {
     /// By the API key's hash.
     pub api_keys: TtlCache<Principal>,
-    /// By deployment id.
-    pub deployments: TtlCache<Deployment>,
+    /// By deployment id (shared, so a hit copies a pointer rather than the record).
+    pub deployments: TtlCache<Arc<Deployment>>,
 }
 
 impl HotCaches {

@@ -4,10 +4,15 @@
 //! in this process yet, e.g. after a restart) is loaded by the call. Validation happens
 //! before any model work: a 422 lists every field error.
 
+use std::sync::Arc;
+
+use actix_web::http::header::HeaderValue;
+use actix_web::web::Bytes;
 use hfb_runtime::{EmbedOptions, RuntimeError, Truncation};
 use hfb_shared::ErrorCode;
 use hfb_shared::deployments::TargetKind;
 use hfb_store::{Deployment, DesiredState};
+use reqwest::header::{self, HeaderMap};
 use serde_json::Value;
 
 use crate::auth::Principal;
@@ -22,9 +27,40 @@ use crate::state::AppState;
 
 pub use crate::services::tasks::{MAX_INPUT_CHARS, MAX_INPUTS};
 
+/// A call's body: parsed for the checks, with the bytes the caller sent when there are
+/// any. A remote deployment receives those bytes unchanged, so the hot path does not
+/// serialize the body a second time.
+pub struct CallBody {
+    pub json: Value,
+    raw: Option<Bytes>,
+}
+
+impl CallBody {
+    /// Parses a body as the caller sent it (400 `invalid_json` when it is not JSON).
+    pub fn parse(raw: Bytes) -> Result<Self, ApiError> {
+        let json = serde_json::from_slice(&raw).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidJson,
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        Ok(Self {
+            json,
+            raw: Some(raw),
+        })
+    }
+
+    /// A body hfb built itself (batch items, the OpenAI routes).
+    pub fn new(json: Value) -> Self {
+        Self { json, raw: None }
+    }
+}
+
 /// What a call answered, with what the response headers report.
 pub struct InferOutcome {
     pub body: Value,
+    /// The upstream's answer exactly as it arrived (checked to be `body`), sent on as is.
+    pub raw: Option<Bytes>,
     pub truncated: usize,
     pub tokens: usize,
     /// The model had to be loaded for this call (cold start).
@@ -35,15 +71,18 @@ pub struct InferOutcome {
 
 impl InferOutcome {
     /// `X-Hfb-*` headers describing the call.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
+    pub fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
         let mut h = match &self.upstream {
             Some(trace) => trace.headers(),
             None => vec![
-                ("x-hfb-tokens", self.tokens.to_string()),
-                ("x-hfb-truncated", self.truncated.to_string()),
+                ("x-hfb-tokens", HeaderValue::from(self.tokens)),
+                ("x-hfb-truncated", HeaderValue::from(self.truncated)),
             ],
         };
-        h.push(("x-hfb-cold-start", self.cold_start.to_string()));
+        h.push((
+            "x-hfb-cold-start",
+            HeaderValue::from_static(if self.cold_start { "true" } else { "false" }),
+        ));
         h
     }
 }
@@ -72,14 +111,14 @@ pub(crate) async fn callable(
     state: &AppState,
     who: &Principal,
     id: &str,
-) -> Result<Deployment, ApiError> {
+) -> Result<Arc<Deployment>, ApiError> {
     who.require(Action::CallInference)?;
     let d = match state.hot.deployments.get(id) {
         Some(d) => Some(d),
         None => {
-            let d = state.store.deployment_by_id(id).await?;
+            let d = state.store.deployment_by_id(id).await?.map(Arc::new);
             if let Some(d) = &d {
-                state.hot.deployments.put(id.to_owned(), d.clone());
+                state.hot.deployments.put(id.to_owned(), Arc::clone(d));
             }
             d
         }
@@ -130,7 +169,7 @@ pub async fn infer(
     state: &AppState,
     who: &Principal,
     id: &str,
-    body: Value,
+    body: CallBody,
 ) -> Result<InferOutcome, ApiError> {
     let d = callable(state, who, id).await?;
     run(state, &d, body, None).await
@@ -184,15 +223,15 @@ pub fn task_of(d: &Deployment, body: &Value, forced: Option<&str>) -> String {
 pub async fn run(
     state: &AppState,
     d: &Deployment,
-    body: Value,
+    body: CallBody,
     task: Option<&str>,
 ) -> Result<InferOutcome, ApiError> {
-    let task = task_of(d, &body, task);
+    let task = task_of(d, &body.json, task);
     let mut v = Validator::default();
-    tasks::check_request(&mut v, &task, &body, MAX_INPUTS);
+    tasks::check_request(&mut v, &task, &body.json, MAX_INPUTS);
     v.finish()?;
     if TargetKind::parse(&d.target) == Some(TargetKind::Local) {
-        run_local(state, d, &task, &body).await
+        run_local(state, d, &task, &body.json).await
     } else {
         run_remote(state, d, &task, body).await
     }
@@ -230,6 +269,7 @@ async fn run_local(
             .map_err(ApiError::internal)?;
             Ok(InferOutcome {
                 body,
+                raw: None,
                 truncated: out.truncated,
                 tokens,
                 cold_start,
@@ -246,6 +286,7 @@ async fn run_local(
             let body = serde_json::to_value(out.scores).map_err(ApiError::internal)?;
             Ok(InferOutcome {
                 body,
+                raw: None,
                 truncated: out.truncated,
                 tokens: out.total_tokens,
                 cold_start,
@@ -271,7 +312,7 @@ pub(crate) async fn upstream_request(
     state: &AppState,
     d: &Deployment,
     path: &str,
-    body: Vec<u8>,
+    body: Bytes,
 ) -> Result<UpstreamRequest, ApiError> {
     let base = d.endpoint_url.as_deref().ok_or_else(|| {
         ApiError::new(
@@ -279,34 +320,35 @@ pub(crate) async fn upstream_request(
             format!("deployment {} has no endpoint URL yet", d.name),
         )
     })?;
+    let joined;
     let url = if path.is_empty() {
-        base.to_owned()
+        base
     } else {
-        format!(
+        joined = format!(
             "{}/{}",
             base.trim_end_matches('/'),
             path.trim_start_matches('/')
-        )
+        );
+        &joined
     };
-    let mut headers = vec![
-        ("content-type".to_owned(), "application/json".to_owned()),
-        ("accept".to_owned(), "application/json".to_owned()),
-    ];
+    let url = state.upstreams.parse_url(url)?;
+    let mut headers = HeaderMap::with_capacity(4);
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::ACCEPT,
+        header::HeaderValue::from_static("application/json"),
+    );
     match TargetKind::parse(&d.target) {
         Some(TargetKind::HfEndpoint | TargetKind::HfSpace) => {
-            let token = state
-                .settings
-                .hugging_face_api_key
-                .as_ref()
-                .ok_or_else(|| {
-                    ApiError::unavailable(
-                        "this server has no HUGGING_FACE_API_KEY to call the deployment with",
-                    )
-                })?;
-            headers.push((
-                "authorization".to_owned(),
-                format!("Bearer {}", token.expose()),
-            ));
+            let token = state.upstreams.hf_authorization().ok_or_else(|| {
+                ApiError::unavailable(
+                    "this server has no HUGGING_FACE_API_KEY to call the deployment with",
+                )
+            })?;
+            headers.insert(header::AUTHORIZATION, token.clone());
         }
         Some(TargetKind::AwsLambda) => {
             let signer = state
@@ -319,11 +361,24 @@ pub(crate) async fn upstream_request(
                     .await
                 })
                 .await;
-            let signed = signer.sign_post(&url, &headers, &body).await.map_err(|e| {
-                tracing::warn!(error = %e, "signing the function URL call failed");
-                ApiError::unavailable(format!("the call could not be signed for AWS: {e}"))
-            })?;
-            headers.extend(signed);
+            let plain: Vec<(String, String)> = headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect();
+            let signed = signer
+                .sign_post(url.as_str(), &plain, &body)
+                .await
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "signing the function URL call failed");
+                    ApiError::unavailable(format!("the call could not be signed for AWS: {e}"))
+                })?;
+            for (name, value) in signed {
+                let name = header::HeaderName::from_bytes(name.as_bytes());
+                let value = header::HeaderValue::from_str(&value);
+                if let (Ok(name), Ok(value)) = (name, value) {
+                    headers.insert(name, value);
+                }
+            }
         }
         _ => {}
     }
@@ -340,12 +395,22 @@ async fn run_remote(
     state: &AppState,
     d: &Deployment,
     task: &str,
-    body: Value,
+    body: CallBody,
 ) -> Result<InferOutcome, ApiError> {
-    let bytes = serde_json::to_vec(&body).map_err(ApiError::internal)?;
+    let bytes = match body.raw {
+        Some(raw) => raw,
+        None => serde_json::to_vec(&body.json)
+            .map_err(ApiError::internal)?
+            .into(),
+    };
     let request = upstream_request(state, d, "", bytes).await?;
-    let (answer, trace, permit) = state.upstreams.call_json(&request).await?;
-    if let Err(why) = tasks::check_response(task, &body, &answer) {
+    let upstream::JsonAnswer {
+        value: answer,
+        raw,
+        trace,
+        permit,
+    } = state.upstreams.call_json(&request).await?;
+    if let Err(why) = tasks::check_response(task, &body.json, &answer) {
         tracing::warn!(deployment = %d.id, task, why, "upstream answered the wrong shape");
         permit.failed(trace, "invalid_response", true);
         return Err(upstream::invalid_response(format!(
@@ -356,6 +421,7 @@ async fn run_remote(
     permit.succeeded(trace);
     Ok(InferOutcome {
         body: answer,
+        raw: Some(raw),
         truncated: 0,
         tokens: 0,
         cold_start: false,
@@ -416,7 +482,7 @@ pub async fn openai_embeddings(
     let out = run(
         state,
         &d,
-        serde_json::json!({ "inputs": inputs }),
+        CallBody::new(serde_json::json!({ "inputs": inputs })),
         Some("feature-extraction"),
     )
     .await?;

@@ -43,6 +43,8 @@ pub struct UpstreamSettings {
     pub max_wait: Duration,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
+    /// `Bearer <HUGGING_FACE_API_KEY>` for Endpoints and Spaces, made once.
+    pub hf_authorization: Option<reqwest::header::HeaderValue>,
 }
 
 impl UpstreamSettings {
@@ -54,6 +56,13 @@ impl UpstreamSettings {
             max_wait: Duration::from_secs(s.upstream_max_wait_secs),
             breaker_failures: s.breaker_failures,
             breaker_cooldown: Duration::from_secs(s.breaker_cooldown_secs),
+            hf_authorization: s.hugging_face_api_key.as_ref().and_then(|token| {
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                        .ok()?;
+                value.set_sensitive(true);
+                Some(value)
+            }),
         }
     }
 }
@@ -61,10 +70,10 @@ impl UpstreamSettings {
 /// One request to a deployment's upstream.
 pub struct UpstreamRequest {
     pub deployment_id: String,
-    pub url: String,
+    pub url: reqwest::Url,
     /// Sent on every attempt (authorization, content type, signatures).
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: actix_web::web::Bytes,
     /// The answer is a stream (server-sent events): the timeout bounds the wait for its
     /// headers and each pause between chunks, not the whole answer.
     pub stream: bool,
@@ -112,6 +121,22 @@ pub struct Upstreams {
     client: reqwest::Client,
     settings: UpstreamSettings,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Deployment URLs already parsed (a handful per deployment; cleared when large).
+    urls: Mutex<HashMap<String, reqwest::Url>>,
+}
+
+/// URLs kept parsed at most, past which the map starts over.
+const MAX_PARSED_URLS: usize = 4096;
+
+/// The entry of a deployment, made on first use (no key copy when it exists).
+fn entry_of<'m>(entries: &'m mut HashMap<String, Entry>, id: &str) -> &'m mut Entry {
+    if !entries.contains_key(id) {
+        entries.insert(id.to_owned(), Entry::default());
+    }
+    match entries.get_mut(id) {
+        Some(entry) => entry,
+        None => unreachable!("inserted above"),
+    }
 }
 
 /// Leave to call a deployment's upstream, from its breaker; settle it with the outcome.
@@ -153,9 +178,17 @@ impl Drop for Permit<'_> {
     }
 }
 
-/// A 2xx answer whose body has not been read yet (streams), or read and parsed.
+/// A 2xx answer whose body has not been read yet (streams).
 pub struct Answer<'a> {
     pub response: reqwest::Response,
+    pub trace: UpstreamTrace,
+    pub permit: Permit<'a>,
+}
+
+/// A 2xx answer read and parsed as JSON, with its bytes as they arrived.
+pub struct JsonAnswer<'a> {
+    pub value: Value,
+    pub raw: actix_web::web::Bytes,
     pub trace: UpstreamTrace,
     pub permit: Permit<'a>,
 }
@@ -222,7 +255,36 @@ impl Upstreams {
             client,
             settings,
             entries: Mutex::new(HashMap::new()),
+            urls: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// `url` parsed, from a small cache: a deployment's URL is parsed once, not per call.
+    pub fn parse_url(&self, url: &str) -> Result<reqwest::Url, ApiError> {
+        let mut urls = self
+            .urls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(parsed) = urls.get(url) {
+            return Ok(parsed.clone());
+        }
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            ApiError::new(
+                ErrorCode::UpstreamError,
+                format!("the deployment's URL `{url}` is not usable: {e}"),
+            )
+            .with_details(serde_json::json!({ "reason": "invalid_url" }))
+        })?;
+        if urls.len() >= MAX_PARSED_URLS {
+            urls.clear();
+        }
+        urls.insert(url.to_owned(), parsed.clone());
+        Ok(parsed)
+    }
+
+    /// The authorization header for Hugging Face Endpoints and Spaces, if configured.
+    pub fn hf_authorization(&self) -> Option<&reqwest::header::HeaderValue> {
+        self.settings.hf_authorization.as_ref()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -235,7 +297,7 @@ impl Upstreams {
     pub fn admit(&self, deployment_id: &str) -> Result<Permit<'_>, ApiError> {
         let now = Instant::now();
         let mut entries = self.lock();
-        let entry = entries.entry(deployment_id.to_owned()).or_default();
+        let entry = entry_of(&mut entries, deployment_id);
         let probe_limit =
             self.settings.timeout * self.settings.max_attempts + self.settings.max_wait;
         let refused = |wait: Duration, entry: &mut Entry| {
@@ -274,7 +336,7 @@ impl Upstreams {
         outcome: Result<(), (&'static str, bool)>,
     ) {
         let mut entries = self.lock();
-        let entry = entries.entry(deployment_id.to_owned()).or_default();
+        let entry = entry_of(&mut entries, deployment_id);
         entry.stats.attempts += u64::from(trace.attempts);
         entry.stats.retries += u64::from(trace.attempts.saturating_sub(1));
         match outcome {
@@ -336,20 +398,24 @@ impl Upstreams {
         let started = Instant::now();
         loop {
             trace.attempts += 1;
-            let mut builder = self.client.post(&req.url).body(req.body.clone());
-            if !req.stream {
-                builder = builder.timeout(self.settings.timeout);
-            }
-            for (name, value) in &req.headers {
-                builder = builder.header(name, value);
-            }
+            let builder = self
+                .client
+                .post(req.url.clone())
+                .headers(req.headers.clone())
+                .body(req.body.clone());
             let last = trace.attempts >= self.settings.max_attempts;
-            let sent = match tokio::time::timeout(self.settings.timeout, builder.send()).await {
-                Ok(sent) => sent,
-                Err(_) => {
-                    permit.failed(trace, "timeout", true);
-                    return Err(self.timeout_error().with_upstream(trace));
+            // A whole answer is bounded by reqwest's own timeout; a stream's wait for its
+            // headers by this one (its chunks by the client's read timeout).
+            let sent = if req.stream {
+                match tokio::time::timeout(self.settings.timeout, builder.send()).await {
+                    Ok(sent) => sent,
+                    Err(_) => {
+                        permit.failed(trace, "timeout", true);
+                        return Err(self.timeout_error().with_upstream(trace));
+                    }
                 }
+            } else {
+                builder.timeout(self.settings.timeout).send().await
             };
             let (wait, failure) = match sent {
                 Ok(response) if response.status().is_success() => {
@@ -460,10 +526,7 @@ impl Upstreams {
 
     /// [`send`](Self::send), then the answer read as JSON. An answer that is not JSON is
     /// settled as a failure (502 `upstream_error`, reason `invalid_response`).
-    pub async fn call_json(
-        &self,
-        req: &UpstreamRequest,
-    ) -> Result<(Value, UpstreamTrace, Permit<'_>), ApiError> {
+    pub async fn call_json(&self, req: &UpstreamRequest) -> Result<JsonAnswer<'_>, ApiError> {
         let Answer {
             response,
             trace,
@@ -477,7 +540,12 @@ impl Upstreams {
             }
         };
         match serde_json::from_slice(&bytes) {
-            Ok(v) => Ok((v, trace, permit)),
+            Ok(value) => Ok(JsonAnswer {
+                value,
+                raw: bytes.into(),
+                trace,
+                permit,
+            }),
             Err(_) => {
                 permit.failed(trace, "invalid_response", true);
                 Err(invalid_response("the deployment's answer is not JSON").with_upstream(trace))
@@ -656,6 +724,7 @@ mod tests {
             max_wait: Duration::ZERO,
             breaker_failures: failures,
             breaker_cooldown: Duration::from_millis(cooldown_ms),
+            hf_authorization: None,
         })
     }
 
