@@ -164,6 +164,7 @@ fn serve(settings: Settings) -> ExitCode {
         tracing::info!("stopped");
         Ok::<(), Box<dyn std::error::Error>>(())
     });
+    telemetry::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

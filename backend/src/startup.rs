@@ -15,7 +15,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::tokens::TokenKeys;
 use crate::config::Settings;
 use crate::error;
-use crate::middleware::{SecurityHeaders, request_context, security_headers};
+use crate::middleware::{SecurityHeaders, request_context};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::spa;
@@ -202,7 +202,6 @@ fn run(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::PayloadConfig::new(max_body))
             .wrap(from_fn(request_context))
-            .wrap(from_fn(security_headers))
             // CORS is closed unless HFB_CORS_ORIGINS names origins.
             .wrap(Condition::new(
                 !cors_origins.is_empty(),
