@@ -28,6 +28,9 @@
 #   HFB_BENCH_ROUNDS       rounds over the three targets; medians are reported (default 3)
 #   HFB_BENCH_WORKERS      worker threads of the upstream, the bare hop and hfb (default 1)
 #   HFB_BENCH_NO_BUILD=1   skip `cargo build --release` and use the binaries already built
+#   HFB_BENCH_BASELINE_BIN another `hfb` binary (say, a copy of the last release build before
+#                          a change) measured as a fourth target, "hfb before", in the same
+#                          rounds, set up the same way: the only fair A/B on a noisy machine
 # Goals are printed as PASS/FAIL lines; they are informational (the exit status is 0 when
 # the benchmark itself ran).
 set -euo pipefail
@@ -122,60 +125,88 @@ start upstream "$upstream_bin" --port 0 --workers "$workers"
 upstream_pid="$started_pid"
 upstream_url="$started_url"
 
-start hfb \
-  HFB_DATA_DIR="$work/data" HFB_BIND=127.0.0.1:0 HFB_WORKERS="$workers" \
-  HFB_LOG=warn,hfb=info HFB_LOG_FORMAT=json \
-  HUGGING_FACE_API_KEY=bench HFB_HF_NAMESPACE=bench HFB_HF_API_ENDPOINT="$upstream_url/v2" \
-  HF_ENDPOINT="$upstream_url" HFB_CATALOG_LIVE=false HFB_CATALOG_SYNC_INTERVAL_SECS=0 \
-  HFB_RECONCILE_POLL_SECS=0 HFB_RATE_LIMIT_PER_MIN=10000000 HFB_RATE_LIMIT_AUTH_PER_MIN=1000 \
-  HFB_SHUTDOWN_TIMEOUT_SECS=2 "$hfb_bin" serve
-hfb_pid="$started_pid"
-hfb_url="$started_url"
+# start_hfb NAME BIN: starts an hfb on a fresh data dir, signs up, makes an API key with
+# the `inference` scope and deploys bench/model to the upstream's Endpoints API. Sets
+# hfb_pid, hfb_url, key, id and endpoint_url.
+start_hfb() {
+  local name="$1" bin="$2"
+  start "$name" \
+    HFB_DATA_DIR="$work/data-$name" HFB_BIND=127.0.0.1:0 HFB_WORKERS="$workers" \
+    HFB_LOG=warn,hfb=info HFB_LOG_FORMAT=json \
+    HUGGING_FACE_API_KEY=bench HFB_HF_NAMESPACE=bench HFB_HF_API_ENDPOINT="$upstream_url/v2" \
+    HF_ENDPOINT="$upstream_url" HFB_CATALOG_LIVE=false HFB_CATALOG_SYNC_INTERVAL_SECS=0 \
+    HFB_RECONCILE_POLL_SECS=0 HFB_RATE_LIMIT_PER_MIN=10000000 HFB_RATE_LIMIT_AUTH_PER_MIN=1000 \
+    HFB_SHUTDOWN_TIMEOUT_SECS=2 "$bin" serve
+  hfb_pid="$started_pid"
+  hfb_url="$started_url"
 
-access=$(api POST /api/v1/auth/signup "" \
-  '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' |
-  field access_token)
-[ -n "$access" ] || die "sign-up gave no access token"
-key=$(api POST /api/v1/me/api-keys "$access" '{"name":"proxy bench","scopes":["inference"]}' | field key)
-[ -n "$key" ] || die "no API key in the answer"
-id=$(api POST /api/v1/deployments "$access" \
-  '{"model_id":"bench/model","target":"hf-endpoint","task":"text-classification"}' | field id)
-[ -n "$id" ] || die "no deployment id in the answer"
-status=""
-for _ in $(seq 300); do
-  api GET "/api/v1/deployments/$id" "$access" >"$work/deployment.json"
-  status=$(field deployment.status <"$work/deployment.json")
-  [ "$status" = running ] && break
-  if [ "$status" = failed ]; then
-    cat "$work/deployment.json" >&2
-    die "the deployment failed"
-  fi
-  sleep 0.2
-done
-[ "$status" = running ] || { cat "$work/deployment.json" >&2; die "the deployment is not running after 60 s"; }
-endpoint_url=$(field deployment.endpoint_url <"$work/deployment.json")
-[ -n "$endpoint_url" ] || die "the running deployment has no endpoint_url"
+  local access status
+  access=$(api POST /api/v1/auth/signup "" \
+    '{"email":"bench@example.com","password":"correct horse battery staple","display_name":"Bench"}' |
+    field access_token)
+  [ -n "$access" ] || die "sign-up gave no access token"
+  key=$(api POST /api/v1/me/api-keys "$access" '{"name":"proxy bench","scopes":["inference"]}' | field key)
+  [ -n "$key" ] || die "no API key in the answer"
+  id=$(api POST /api/v1/deployments "$access" \
+    '{"model_id":"bench/model","target":"hf-endpoint","task":"text-classification"}' | field id)
+  [ -n "$id" ] || die "no deployment id in the answer"
+  status=""
+  for _ in $(seq 300); do
+    api GET "/api/v1/deployments/$id" "$access" >"$work/deployment.json"
+    status=$(field deployment.status <"$work/deployment.json")
+    [ "$status" = running ] && break
+    if [ "$status" = failed ]; then
+      cat "$work/deployment.json" >&2
+      die "the deployment failed"
+    fi
+    sleep 0.2
+  done
+  [ "$status" = running ] || { cat "$work/deployment.json" >&2; die "the deployment is not running after 60 s"; }
+  endpoint_url=$(field deployment.endpoint_url <"$work/deployment.json")
+  [ -n "$endpoint_url" ] || die "the running deployment has no endpoint_url"
+}
+
+baseline_bin="${HFB_BENCH_BASELINE_BIN:-}"
+if [ -n "$baseline_bin" ]; then
+  [ -x "$baseline_bin" ] || die "HFB_BENCH_BASELINE_BIN=$baseline_bin is not an executable"
+  start_hfb hfb_before "$baseline_bin"
+  before_pid="$hfb_pid"
+  before_target="$hfb_url/api/v1/deployments/$id/infer"
+  before_key="$key"
+fi
+start_hfb hfb "$hfb_bin"
 
 start bare_hop "$hop_bin" --port 0 --workers "$workers" --upstream "$endpoint_url"
 hop_pid="$started_pid"
 hop_url="$started_url"
 
 body='{"inputs":"I love this movie, it is wonderful."}'
-cat >"$work/post.lua" <<LUA
+# post_script FILE KEY: the wrk script posting the body with that API key.
+post_script() {
+  cat >"$1" <<LUA
 wrk.method = "POST"
 wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
+wrk.headers["Authorization"] = "Bearer $2"
 LUA
+}
 
 targets=(direct "bare hop" hfb)
 declare -A url=([direct]="$endpoint_url" ["bare hop"]="$hop_url/infer" [hfb]="$hfb_url/api/v1/deployments/$id/infer")
 declare -A pid=([direct]="$upstream_pid" ["bare hop"]="$hop_pid" [hfb]="$hfb_pid")
+declare -A auth=([direct]="$key" ["bare hop"]="$key" [hfb]="$key")
+if [ -n "$baseline_bin" ]; then
+  targets+=("hfb before")
+  url["hfb before"]="$before_target"
+  pid["hfb before"]="$before_pid"
+  auth["hfb before"]="$before_key"
+fi
 
 # One call to each before any load: a 200 carrying the upstream's labels.
 for t in "${targets[@]}"; do
+  post_script "$work/post.${t// /_}.lua" "${auth[$t]}"
   code=$(curl -sS --noproxy '*' -o "$work/check.json" -w '%{http_code}' -X POST "${url[$t]}" \
-    -H 'content-type: application/json' -H "authorization: Bearer $key" --data "$body") ||
+    -H 'content-type: application/json' -H "authorization: Bearer ${auth[$t]}" --data "$body") ||
     die "$t: curl failed"
   if [ "$code" != 200 ] || ! grep -q POSITIVE "$work/check.json"; then
     cat "$work/check.json" >&2
@@ -190,13 +221,14 @@ say "hfb idle RSS: $(($(ps -o rss= -p "$hfb_pid") / 1024)) MB; deployment $id ->
 measure() {
   local t="$1" round="$2"
   local out="$work/wrk.$round.${t// /_}.txt"
-  wrk -t"$threads" -c"$conns" -d"$warmup" -s "$work/post.lua" "${url[$t]}" >/dev/null
+  local script="$work/post.${t// /_}.lua"
+  wrk -t"$threads" -c"$conns" -d"$warmup" -s "$script" "${url[$t]}" >/dev/null
   (while kill -0 "${pid[$t]}" 2>/dev/null; do
     ps -o rss= -p "${pid[$t]}" || true
     sleep 0.25
   done) >"$work/rss.txt" 2>/dev/null &
   local sampler=$!
-  wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$work/post.lua" "${url[$t]}" >"$out"
+  wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$script" "${url[$t]}" >"$out"
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
   awk -v t="$t" -v round="$round" '
@@ -220,7 +252,7 @@ measure() {
       printf "%s\t%s\t%s\t%.3f\t%.3f\t%d\t%d\n", t, round, rps, p50, p99, rss, errors + 0
     }' "$out" "$work/rss.txt" >>"$work/results.tsv"
   tail -1 "$work/results.tsv" | awk -F'\t' '{
-    printf "round %s  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   peak RSS %5.1f MB%s\n",
+    printf "round %s  %-10s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   peak RSS %5.1f MB%s\n",
       $2, $1, $3, $4, $5, $6 / 1024, ($7 > 0 ? "   ERRORS " $7 : "") }' >&2
 }
 
@@ -236,7 +268,7 @@ import statistics, sys
 
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
 conns = sys.argv[2]
-order = ["direct", "bare hop", "hfb"]
+order = [t for t in ["direct", "bare hop", "hfb", "hfb before"] if any(r[0] == t for r in rows)]
 med = {}
 for t in order:
     rs = [r for r in rows if r[0] == t]
@@ -249,11 +281,11 @@ for t in order:
     }
 d, b, h = med["direct"], med["bare hop"], med["hfb"]
 
-print(f"{'target':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
+print(f"{'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
       f"{'x bare':>7} {'x direct':>8} {'+p50 vs direct':>15} {'+p50 vs bare':>13}")
 for t in order:
     m = med[t]
-    print(f"{t:<10} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
+    print(f"{t:<11} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
           f"{m['rps'] / b['rps']:>7.2f} {m['rps'] / d['rps']:>8.2f} "
           f"{m['p50'] - d['p50']:>+15.3f} {m['p50'] - b['p50']:>+13.3f}")
 print()
@@ -281,6 +313,8 @@ goal(h["p50"] - d["p50"] < 0.3, "hfb p50 - direct p50 < 0.3 ms (issue 6 as writt
 errors = {t: med[t]["errors"] for t in order if med[t]["errors"]}
 goal(not errors, "no non-2xx answers or socket errors during measured runs",
      ", ".join(f"{t}: {n}" for t, n in errors.items()) or "none")
+if "hfb before" in med:
+    print(f"hfb / hfb before (the change, same rounds): {h['rps'] / med['hfb before']['rps']:.2f}x throughput")
 print(f"(on 2 cores wrk, the upstream and the proxy share the CPUs: read the issue's 'direct' goals next to"
       f" the bare hop's own 'x direct'; at {conns} connections p50 is mostly queueing: about {conns} / req/s)")
 PY
