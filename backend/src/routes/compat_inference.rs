@@ -15,15 +15,6 @@ use crate::services::chat::{self, ChatAnswer};
 use crate::services::inference;
 use crate::state::AppState;
 
-fn parse_json(body: &[u8]) -> Result<serde_json::Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InvalidJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })
-}
-
 /// The answer of a call in the Hugging Face task format, with its `X-Hfb-*` headers. A
 /// remote deployment's answer goes out as the bytes it arrived in (already checked).
 pub(crate) fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
@@ -120,7 +111,7 @@ pub async fn openai_embeddings(
 ) -> HttpResponse {
     let result = async {
         let who = who?;
-        let body = parse_json(&body)?;
+        let body = inference::parse_json(&body)?;
         inference::openai_embeddings(&state, &who, &body).await
     }
     .await;
@@ -144,7 +135,7 @@ pub async fn openai_chat_completions(
 ) -> HttpResponse {
     let result = async {
         let who = who?;
-        let body = parse_json(&body)?;
+        let body = inference::parse_json(&body)?;
         chat::chat_completions(&state, &who, body).await
     }
     .await;

@@ -27,6 +27,17 @@ use crate::state::AppState;
 
 pub use crate::services::tasks::{MAX_INPUT_CHARS, MAX_INPUTS};
 
+/// A request body as JSON (400 `invalid_json` when it is not), for the inference routes
+/// that read their body as bytes.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
 /// A call's body: parsed for the checks, with the bytes the caller sent when there are
 /// any. A remote deployment receives those bytes unchanged, so the hot path does not
 /// serialize the body a second time.
@@ -38,12 +49,7 @@ pub struct CallBody {
 impl CallBody {
     /// Parses a body as the caller sent it (400 `invalid_json` when it is not JSON).
     pub fn parse(raw: Bytes) -> Result<Self, ApiError> {
-        let json = serde_json::from_slice(&raw).map_err(|e| {
-            ApiError::new(
-                ErrorCode::InvalidJson,
-                format!("the body is not valid JSON: {e}"),
-            )
-        })?;
+        let json = parse_json(&raw)?;
         Ok(Self {
             json,
             raw: Some(raw),
