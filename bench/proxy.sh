@@ -31,6 +31,13 @@
 #   HFB_BENCH_BASELINE_BIN another `hfb` binary (say, a copy of the last release build before
 #                          a change) measured as a fourth target, "hfb before", in the same
 #                          rounds, set up the same way: the only fair A/B on a noisy machine
+#   HFB_BENCH_LITELLM      the `litellm` executable of a LiteLLM proxy install (a venv outside
+#                          the repo: `pip install 'litellm[proxy]'`). Adds two targets making
+#                          the same OpenAI embeddings call (POST /v1/embeddings, one input, a
+#                          384-dimensional answer): "hfb embeddings" (hfb's OpenAI route to a
+#                          feature-extraction deployment on the upstream) and "litellm" (LiteLLM
+#                          proxy, 1 worker, a master key, the upstream's /v1/embeddings as an
+#                          `openai/` model), and the goal hfb embeddings >= 100 x LiteLLM
 # Goals are printed as PASS/FAIL lines; they are informational (the exit status is 0 when
 # the benchmark itself ran).
 set -euo pipefail
@@ -120,6 +127,11 @@ for k in sys.argv[1].split("."):
 print("" if v is None else v)' "$1"
 }
 
+litellm_bin="${HFB_BENCH_LITELLM:-}"
+if [ -n "$litellm_bin" ]; then
+  [ -x "$litellm_bin" ] || die "HFB_BENCH_LITELLM=$litellm_bin is not an executable"
+fi
+
 say "starting the upstream, hfb and the bare hop ($workers worker thread(s) each)"
 start upstream "$upstream_bin" --port 0 --workers "$workers"
 upstream_pid="$started_pid"
@@ -164,6 +176,49 @@ start_hfb() {
   [ "$status" = running ] || { cat "$work/deployment.json" >&2; die "the deployment is not running after 60 s"; }
   endpoint_url=$(field deployment.endpoint_url <"$work/deployment.json")
   [ -n "$endpoint_url" ] || die "the running deployment has no endpoint_url"
+  if [ -n "$litellm_bin" ]; then
+    # The OpenAI route finds a running deployment by model id; a call makes sure it is up.
+    api POST /api/v1/deployments "$access" \
+      '{"model_id":"bench/embed","target":"hf-endpoint","task":"feature-extraction"}' >/dev/null
+    for _ in $(seq 300); do
+      curl -sf --noproxy '*' -o /dev/null -H 'content-type: application/json' \
+        -H "authorization: Bearer $key" --data '{"model":"bench/embed","input":"ready?"}' \
+        "$hfb_url/v1/embeddings" && return 0
+      sleep 0.2
+    done
+    die "the embeddings deployment did not start answering within 60 s"
+  fi
+}
+
+# start_litellm: a LiteLLM proxy (1 worker, a master key) serving the upstream's
+# /v1/embeddings as the model bench-embed. Sets litellm_pid and litellm_url.
+start_litellm() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  cat >"$work/litellm.yaml" <<YAML
+model_list:
+  - model_name: bench-embed
+    litellm_params:
+      model: openai/bench-embed
+      api_base: $upstream_url/v1
+      api_key: sk-upstream
+general_settings:
+  master_key: sk-bench-master
+YAML
+  # The model price list is read from the package, not fetched (offline machines).
+  (cd "$work" && exec env -i PATH="$PATH" HOME="$HOME" LITELLM_LOCAL_MODEL_COST_MAP=True \
+    "$litellm_bin" --config "$work/litellm.yaml" --host 127.0.0.1 --port "$port" --num_workers 1) \
+    >"$work/litellm.log" 2>&1 &
+  litellm_pid=$!
+  pids+=("$litellm_pid")
+  litellm_url="http://127.0.0.1:$port"
+  for _ in $(seq 1200); do
+    curl -sf --noproxy '*' -o /dev/null "$litellm_url/health/liveliness" && return 0
+    kill -0 "$litellm_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$work/litellm.log" >&2
+  die "LiteLLM did not start"
 }
 
 baseline_bin="${HFB_BENCH_BASELINE_BIN:-}"
@@ -180,12 +235,13 @@ start bare_hop "$hop_bin" --port 0 --workers "$workers" --upstream "$endpoint_ur
 hop_pid="$started_pid"
 hop_url="$started_url"
 
-body='{"inputs":"I love this movie, it is wonderful."}'
-# post_script FILE KEY: the wrk script posting the body with that API key.
+text="I love this movie, it is wonderful."
+body="{\"inputs\":\"$text\"}"
+# post_script FILE KEY BODY: the wrk script posting BODY with that bearer token.
 post_script() {
   cat >"$1" <<LUA
 wrk.method = "POST"
-wrk.body = '$body'
+wrk.body = '$3'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $2"
 LUA
@@ -195,43 +251,73 @@ targets=(direct "bare hop" hfb)
 declare -A url=([direct]="$endpoint_url" ["bare hop"]="$hop_url/infer" [hfb]="$hfb_url/api/v1/deployments/$id/infer")
 declare -A pid=([direct]="$upstream_pid" ["bare hop"]="$hop_pid" [hfb]="$hfb_pid")
 declare -A auth=([direct]="$key" ["bare hop"]="$key" [hfb]="$key")
+declare -A payload=([direct]="$body" ["bare hop"]="$body" [hfb]="$body")
+# What a good answer contains.
+declare -A expect=([direct]=POSITIVE ["bare hop"]=POSITIVE [hfb]=POSITIVE)
 if [ -n "$baseline_bin" ]; then
   targets+=("hfb before")
   url["hfb before"]="$before_target"
   pid["hfb before"]="$before_pid"
   auth["hfb before"]="$before_key"
+  payload["hfb before"]="$body"
+  expect["hfb before"]=POSITIVE
+fi
+if [ -n "$litellm_bin" ]; then
+  say "starting LiteLLM ($("$litellm_bin" --version 2>/dev/null | tail -1 || true))"
+  start_litellm
+  targets+=("hfb embeddings" litellm)
+  url["hfb embeddings"]="$hfb_url/v1/embeddings"
+  pid["hfb embeddings"]="$hfb_pid"
+  auth["hfb embeddings"]="$key"
+  payload["hfb embeddings"]="{\"model\":\"bench/embed\",\"input\":\"$text\"}"
+  url[litellm]="$litellm_url/v1/embeddings"
+  pid[litellm]="$litellm_pid"
+  auth[litellm]=sk-bench-master
+  payload[litellm]="{\"model\":\"bench-embed\",\"input\":\"$text\"}"
+  expect["hfb embeddings"]=embedding
+  expect[litellm]=embedding
 fi
 
-# One call to each before any load: a 200 carrying the upstream's labels.
+# One call to each before any load: a 200 carrying the upstream's answer.
 for t in "${targets[@]}"; do
-  post_script "$work/post.${t// /_}.lua" "${auth[$t]}"
+  post_script "$work/post.${t// /_}.lua" "${auth[$t]}" "${payload[$t]}"
   code=$(curl -sS --noproxy '*' -o "$work/check.json" -w '%{http_code}' -X POST "${url[$t]}" \
-    -H 'content-type: application/json' -H "authorization: Bearer ${auth[$t]}" --data "$body") ||
-    die "$t: curl failed"
-  if [ "$code" != 200 ] || ! grep -q POSITIVE "$work/check.json"; then
+    -H 'content-type: application/json' -H "authorization: Bearer ${auth[$t]}" \
+    --data "${payload[$t]}") || die "$t: curl failed"
+  if [ "$code" != 200 ] || ! grep -q "${expect[$t]}" "$work/check.json"; then
     cat "$work/check.json" >&2
     echo >&2
-    die "$t answered $code instead of the upstream's labels"
+    die "$t answered $code instead of the upstream's answer"
   fi
 done
 say "hfb idle RSS: $(($(ps -o rss= -p "$hfb_pid") / 1024)) MB; deployment $id -> $endpoint_url"
 
+# cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
+cpu_ticks() {
+  sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
+clk_tck=$(getconf CLK_TCK)
+
 # measure TARGET ROUND: warm-up, then the measured run with RSS sampling; appends one
-# line to results.tsv: target, round, req/s, p50 ms, p99 ms, peak RSS KiB, errors.
+# line to results.tsv: target, round, req/s, p50 ms, p99 ms, peak RSS KiB, errors, CPU
+# microseconds per call of the process under test.
 measure() {
   local t="$1" round="$2"
   local out="$work/wrk.$round.${t// /_}.txt"
   local script="$work/post.${t// /_}.lua"
-  wrk -t"$threads" -c"$conns" -d"$warmup" -s "$script" "${url[$t]}" >/dev/null
+  wrk -t"$threads" -c"$conns" -d"$warmup" --timeout 30s -s "$script" "${url[$t]}" >/dev/null
   (while kill -0 "${pid[$t]}" 2>/dev/null; do
     ps -o rss= -p "${pid[$t]}" || true
     sleep 0.25
   done) >"$work/rss.txt" 2>/dev/null &
   local sampler=$!
-  wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$script" "${url[$t]}" >"$out"
+  local cpu_before cpu_after
+  cpu_before=$(cpu_ticks "${pid[$t]}")
+  wrk -t"$threads" -c"$conns" -d"$duration" --timeout 30s --latency -s "$script" "${url[$t]}" >"$out"
+  cpu_after=$(cpu_ticks "${pid[$t]}")
   kill "$sampler" 2>/dev/null || true
   wait "$sampler" 2>/dev/null || true
-  awk -v t="$t" -v round="$round" '
+  awk -v t="$t" -v round="$round" -v ticks="$((cpu_after - cpu_before))" -v tck="$clk_tck" '
     function ms(v) {
       n = v + 0
       if (v ~ /us$/) return n / 1000
@@ -241,6 +327,7 @@ measure() {
       return n
     }
     FILENAME == ARGV[1] && /^Requests\/sec/ { rps = $2 }
+    FILENAME == ARGV[1] && / requests in / { calls = $1 + 0 }
     FILENAME == ARGV[1] && $1 == "50%" { p50 = ms($2) }
     FILENAME == ARGV[1] && $1 == "99%" { p99 = ms($2) }
     FILENAME == ARGV[1] && /Non-2xx or 3xx responses/ { errors += $NF }
@@ -249,11 +336,12 @@ measure() {
     }
     FILENAME == ARGV[2] && $1 + 0 > rss { rss = $1 + 0 }
     END {
-      printf "%s\t%s\t%s\t%.3f\t%.3f\t%d\t%d\n", t, round, rps, p50, p99, rss, errors + 0
+      cpu_us = calls > 0 ? ticks / tck * 1e6 / calls : 0
+      printf "%s\t%s\t%s\t%.3f\t%.3f\t%d\t%d\t%.1f\n", t, round, rps, p50, p99, rss, errors + 0, cpu_us
     }' "$out" "$work/rss.txt" >>"$work/results.tsv"
   tail -1 "$work/results.tsv" | awk -F'\t' '{
-    printf "round %s  %-10s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms   peak RSS %5.1f MB%s\n",
-      $2, $1, $3, $4, $5, $6 / 1024, ($7 > 0 ? "   ERRORS " $7 : "") }' >&2
+    printf "round %s  %-14s %9.0f req/s   p50 %8.3f ms   p99 %8.3f ms   peak RSS %5.1f MB   CPU %7.1f us/call%s\n",
+      $2, $1, $3, $4, $5, $6 / 1024, $8, ($7 > 0 ? "   ERRORS " $7 : "") }' >&2
 }
 
 say "measuring: wrk -t$threads -c$conns -d$duration --latency after a $warmup warm-up, $rounds round(s), targets interleaved"
@@ -268,7 +356,8 @@ import statistics, sys
 
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
 conns = sys.argv[2]
-order = [t for t in ["direct", "bare hop", "hfb", "hfb before"] if any(r[0] == t for r in rows)]
+order = [t for t in ["direct", "bare hop", "hfb", "hfb before", "hfb embeddings", "litellm"]
+         if any(r[0] == t for r in rows)]
 med = {}
 for t in order:
     rs = [r for r in rows if r[0] == t]
@@ -278,23 +367,24 @@ for t in order:
         "p99": statistics.median(float(r[4]) for r in rs),
         "rss": max(int(r[5]) for r in rs) / 1024,
         "errors": sum(int(r[6]) for r in rs),
+        "cpu": statistics.median(float(r[7]) for r in rs),
     }
 d, b, h = med["direct"], med["bare hop"], med["hfb"]
 
-print(f"{'target':<11} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
-      f"{'x bare':>7} {'x direct':>8} {'+p50 vs direct':>15} {'+p50 vs bare':>13}")
+print(f"{'target':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
+      f"{'x bare':>7} {'x direct':>8} {'+p50 vs direct':>15} {'+p50 vs bare':>13} {'CPU us/call':>12}")
 for t in order:
     m = med[t]
-    print(f"{t:<11} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
+    print(f"{t:<14} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
           f"{m['rps'] / b['rps']:>7.2f} {m['rps'] / d['rps']:>8.2f} "
-          f"{m['p50'] - d['p50']:>+15.3f} {m['p50'] - b['p50']:>+13.3f}")
+          f"{m['p50'] - d['p50']:>+15.3f} {m['p50'] - b['p50']:>+13.3f} {m['cpu']:>12.1f}")
 print()
-print("| target | req/s | p50 | p99 | peak RSS | x bare hop | x direct | added p50 vs direct | added p50 vs bare hop |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| target | req/s | p50 | p99 | peak RSS | CPU per call | x bare hop | x direct | added p50 vs direct | added p50 vs bare hop |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for t in order:
     m = med[t]
     print(f"| {t} | {m['rps']:,.0f} | {m['p50']:.2f} ms | {m['p99']:.2f} ms | {m['rss']:.0f} MB | "
-          f"{m['rps'] / b['rps']:.2f} | {m['rps'] / d['rps']:.2f} | "
+          f"{m['cpu']:.1f} µs | {m['rps'] / b['rps']:.2f} | {m['rps'] / d['rps']:.2f} | "
           f"{m['p50'] - d['p50']:+.2f} ms | {m['p50'] - b['p50']:+.2f} ms |")
 print()
 
@@ -313,8 +403,18 @@ goal(h["p50"] - d["p50"] < 0.3, "hfb p50 - direct p50 < 0.3 ms (issue 6 as writt
 errors = {t: med[t]["errors"] for t in order if med[t]["errors"]}
 goal(not errors, "no non-2xx answers or socket errors during measured runs",
      ", ".join(f"{t}: {n}" for t, n in errors.items()) or "none")
+if "litellm" in med:
+    e, l = med["hfb embeddings"], med["litellm"]
+    goal(e["rps"] >= 100 * l["rps"], "hfb /v1/embeddings throughput >= 100 x LiteLLM's (BENCHMARKS)",
+         f"{e['rps'] / l['rps']:.0f}x")
+    goal(e["rss"] < 50, "hfb peak RSS under the embeddings load < 50 MB", f"{e['rss']:.1f} MB")
 if "hfb before" in med:
-    print(f"hfb / hfb before (the change, same rounds): {h['rps'] / med['hfb before']['rps']:.2f}x throughput")
+    hb = med["hfb before"]
+    print(f"hfb / hfb before (the change, same rounds): {h['rps'] / hb['rps']:.2f}x throughput, "
+          f"{h['cpu'] / hb['cpu']:.2f}x CPU per call")
+print(f"CPU per call (steadier than req/s on a shared machine): hfb {h['cpu']:.1f} us, "
+      f"bare hop {b['cpu']:.1f} us: hfb's own work {h['cpu'] - b['cpu']:.1f} us per call, "
+      f"{h['cpu'] / b['cpu']:.2f}x the bare hop's")
 print(f"(on 2 cores wrk, the upstream and the proxy share the CPUs: read the issue's 'direct' goals next to"
       f" the bare hop's own 'x direct'; at {conns} connections p50 is mostly queueing: about {conns} / req/s)")
 PY

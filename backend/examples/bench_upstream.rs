@@ -5,11 +5,16 @@
 //! cargo run --release -p hfb-backend --example bench_upstream -- [--port 0] [--workers 1]
 //! ```
 //!
-//! - `POST /ep/{anything}`: reads the body and answers a fixed text-classification result
-//!   (`[{"label":"POSITIVE","score":0.9},{"label":"NEGATIVE","score":0.1}]`); no auth check.
+//! - `POST /ep/{task}/{name}`: reads the body and answers at once, without an auth check:
+//!   for `feature-extraction`, one fixed 384-dimensional vector in a list (the shape of
+//!   all-MiniLM-L6-v2's answer to `{"inputs":["..."]}`); for any other task a fixed
+//!   text-classification result
+//!   (`[{"label":"POSITIVE","score":0.9},{"label":"NEGATIVE","score":0.1}]`).
+//! - `POST /v1/embeddings`: the same vector in the OpenAI shape (what an OpenAI-compatible
+//!   gateway such as LiteLLM calls).
 //! - `/v2/endpoint/{namespace}[/{name}[/{action}]]`: an in-memory Inference Endpoints API.
 //!   `POST` creates an endpoint that is `running` at once with
-//!   `status.url = http://127.0.0.1:{port}/ep/{name}`; `GET` reads one (404 when unknown,
+//!   `status.url = http://127.0.0.1:{port}/ep/{task}/{name}`; `GET` reads one (404 when unknown,
 //!   as the real API, so hfb takes its create path) or lists them; `PUT` merges an
 //!   update; `POST …/pause|resume|scale-to-zero` change the state; `DELETE` removes.
 //! - anything else: 404 (point `HF_ENDPOINT` here to keep hfb off the network).
@@ -29,6 +34,8 @@ use serde_json::{Map, Value, json};
 /// What every inference call gets back.
 const ANSWER: &[u8] = br#"[{"label":"POSITIVE","score":0.9},{"label":"NEGATIVE","score":0.1}]"#;
 const TIMESTAMP: &str = "2026-01-01T00:00:00Z";
+/// The embedding dimension of the feature-extraction answers (all-MiniLM-L6-v2's).
+const DIMENSION: usize = 384;
 
 #[derive(Parser)]
 #[command(about = "Trivial inference upstream and fake Inference Endpoints API for bench/proxy.sh")]
@@ -55,12 +62,17 @@ impl Endpoints {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `endpoint` with a `status` in `state` and the inference URL on this server.
+    /// `endpoint` with a `status` in `state` and the inference URL on this server (which
+    /// names the endpoint's task, so calls get an answer of that task's shape).
     fn with_status(&self, mut endpoint: Value, name: &str, state: &str) -> Value {
+        let task = endpoint["model"]["task"]
+            .as_str()
+            .unwrap_or("text-classification")
+            .to_owned();
         endpoint["status"] = json!({
             "state": state,
             "message": format!("endpoint is {state}"),
-            "url": format!("{}/ep/{name}", self.base),
+            "url": format!("{}/ep/{task}/{name}", self.base),
             "readyReplica": 1,
             "targetReplica": 1,
             "createdAt": TIMESTAMP,
@@ -70,10 +82,49 @@ impl Endpoints {
     }
 }
 
-async fn infer(_body: web::Bytes) -> HttpResponse {
+/// The fixed answers, made once.
+struct Answers {
+    /// `[[f32; DIMENSION]]`: feature-extraction of one input.
+    vectors: web::Bytes,
+    /// `POST /v1/embeddings` in the OpenAI shape.
+    openai: web::Bytes,
+}
+
+impl Answers {
+    fn new() -> Self {
+        // A fixed, unit-length-ish vector with varied digits (JSON size as a real one).
+        let vector: Vec<f64> = (0..DIMENSION)
+            .map(|i| ((i as f64 * 0.7).sin() * 0.05 * 1e6).round() / 1e6)
+            .collect();
+        let openai = json!({
+            "object": "list",
+            "data": [{ "object": "embedding", "index": 0, "embedding": vector }],
+            "model": "bench-embed",
+            "usage": { "prompt_tokens": 9, "total_tokens": 9 },
+        });
+        Self {
+            vectors: json!([vector]).to_string().into(),
+            openai: openai.to_string().into(),
+        }
+    }
+}
+
+fn json_answer(body: web::Bytes) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(web::Bytes::from_static(ANSWER))
+        .body(body)
+}
+
+async fn infer(_body: web::Bytes) -> HttpResponse {
+    json_answer(web::Bytes::from_static(ANSWER))
+}
+
+async fn feature_extraction(answers: web::Data<Answers>, _body: web::Bytes) -> HttpResponse {
+    json_answer(answers.vectors.clone())
+}
+
+async fn openai_embeddings(answers: web::Data<Answers>, _body: web::Bytes) -> HttpResponse {
+    json_answer(answers.openai.clone())
 }
 
 fn error(status: StatusCode, message: &str) -> HttpResponse {
@@ -188,10 +239,17 @@ async fn main() -> std::io::Result<()> {
         base: format!("http://{addr}"),
         items: Mutex::new(HashMap::new()),
     });
+    let answers = web::Data::new(Answers::new());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(api.clone())
+            .app_data(answers.clone())
+            .route(
+                "/ep/feature-extraction/{tail:.*}",
+                web::post().to(feature_extraction),
+            )
             .route("/ep/{tail:.*}", web::post().to(infer))
+            .route("/v1/embeddings", web::post().to(openai_embeddings))
             .service(
                 web::scope("/v2/endpoint")
                     .route("/{namespace}", web::post().to(create))
