@@ -14,7 +14,7 @@
 //! stamps the request id and wraps any non-JSON error body (see `middleware.rs`).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use hfb_shared::{ErrorBody, ErrorCode, ErrorDetail};
 
@@ -43,10 +43,17 @@ pub struct UpstreamTrace {
 
 impl UpstreamTrace {
     /// `X-Hfb-Attempts` and, when the upstream answered, `X-Hfb-Upstream-Status`.
-    pub fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
-        let mut h = vec![("x-hfb-attempts", HeaderValue::from(self.attempts))];
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let mut h = Vec::with_capacity(3);
+        h.push((
+            HeaderName::from_static("x-hfb-attempts"),
+            HeaderValue::from(self.attempts),
+        ));
         if let Some(status) = self.status {
-            h.push(("x-hfb-upstream-status", HeaderValue::from(status)));
+            h.push((
+                HeaderName::from_static("x-hfb-upstream-status"),
+                HeaderValue::from(status),
+            ));
         }
         h
     }

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::{FromRequest, HttpRequest, web};
 use hfb_shared::ErrorCode;
@@ -19,8 +20,21 @@ use crate::error::ApiError;
 use crate::services::limits;
 use crate::state::AppState;
 
+/// The authenticated caller of a request: a shared [`Caller`], so a call with a cached API
+/// key copies a pointer rather than the whole record.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub struct Principal(Arc<Caller>);
+
+impl std::ops::Deref for Principal {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Caller {
     pub user_id: String,
     /// The team this call acts for (the token's team, or the API key's team).
     pub team_id: String,
@@ -34,9 +48,17 @@ pub struct Principal {
     pub api_key_id: Option<String>,
     /// The scopes the API key was created with (to bound it in other checks).
     pub key_scopes: Option<BTreeSet<Scope>>,
+    /// What the rate limiter counts this call against: `key:{id}` or `user:{id}`.
+    rate_subject: String,
 }
 
 impl Principal {
+    fn new(caller: Caller) -> Self {
+        Self(Arc::new(caller))
+    }
+}
+
+impl Caller {
     /// Fails with 403 unless both the role and the scopes allow `action`.
     pub fn require(&self, action: Action) -> Result<(), ApiError> {
         require(self.role, &self.scopes, action)
@@ -125,11 +147,12 @@ impl FromRequest for Principal {
             } else {
                 from_access_token(&state, token).await?
             };
-            let subject = match &principal.api_key_id {
-                Some(key) => format!("key:{key}"),
-                None => format!("user:{}", principal.user_id),
-            };
-            limits::check(&state, &subject, limits::api_quota(&state.settings)).await?;
+            limits::check(
+                &state,
+                &principal.rate_subject,
+                limits::api_quota(&state.settings),
+            )
+            .await?;
             Ok(principal)
         })
     }
@@ -175,7 +198,8 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Principal, A
         .await?
         .ok_or_else(|| unauthorized("you are no longer a member of this team", "no_membership"))?;
     let role = role_from_store(membership.role);
-    Ok(Principal {
+    Ok(Principal::new(Caller {
+        rate_subject: format!("user:{}", claims.sub),
         user_id: claims.sub,
         team_id: claims.team,
         role,
@@ -183,7 +207,7 @@ async fn from_access_token(state: &AppState, token: &str) -> Result<Principal, A
         session_id: Some(claims.sid),
         api_key_id: None,
         key_scopes: None,
-    })
+    }))
 }
 
 async fn from_api_key(state: &AppState, token: &str) -> Result<Principal, ApiError> {
@@ -231,7 +255,8 @@ async fn resolve_api_key(state: &AppState, hash: &str) -> Result<Principal, ApiE
     {
         tracing::warn!(error = %e, "could not record API key use");
     }
-    Ok(Principal {
+    Ok(Principal::new(Caller {
+        rate_subject: format!("key:{}", key.id),
         user_id: key.user_id,
         team_id: key.team_id,
         role,
@@ -239,5 +264,5 @@ async fn resolve_api_key(state: &AppState, hash: &str) -> Result<Principal, ApiE
         session_id: None,
         api_key_id: Some(key.id),
         key_scopes: Some(key_scopes),
-    })
+    }))
 }

@@ -463,7 +463,7 @@ async fn changed(
     kind: &str,
     message: String,
 ) -> Result<DeploymentInfo, ApiError> {
-    state.hot.deployments.remove(&d.id);
+    state.hot.deployment_changed(&d.id);
     state
         .store
         .add_deployment_event(NewDeploymentEvent {
@@ -655,7 +655,7 @@ pub fn on_scaled_to_zero(state: &AppState) -> crate::targets::local::ScaledToZer
 
 /// Sets a status that the runtime observed (not a new generation) and tells the team.
 pub async fn set_status(state: &AppState, id: &str, status: &str, message: &str) {
-    state.hot.deployments.remove(id);
+    state.hot.deployment_changed(id);
     let store = &state.store;
     if let Err(e) = store.set_deployment_status(id, status, Some(message)).await {
         tracing::warn!(deployment = %id, error = %e, "could not record the status");

@@ -1,7 +1,7 @@
 //! Short-lived in-process copies of what every inference call reads, so the hot path does
 //! not go to the store on each call: the principal behind an API key
-//! (`HFB_AUTH_CACHE_MS`, default 5 s) and the deployment a call targets
-//! (`HFB_DEPLOYMENT_CACHE_MS`, default 1 s). Changes made through this instance drop the
+//! (`HFB_AUTH_CACHE_MS`, default 5 s), and the deployment a call targets or the team's
+//! deployments a call by model name chooses from (`HFB_DEPLOYMENT_CACHE_MS`, default 1 s). Changes made through this instance drop the
 //! affected entries at once (revoking a key, membership and team changes, deployment
 //! changes); changes made through another instance reach this one within those times.
 //! Zero disables a cache.
@@ -69,10 +69,13 @@ impl<V: Clone> TtlCache<V> {
 }
 
 pub struct HotCaches {
-    /// By the API key's hash.
+    /// By the API key's hash (a [`Principal`] is shared: a hit copies a pointer).
     pub api_keys: TtlCache<Principal>,
     /// By deployment id (shared, so a hit copies a pointer rather than the record).
     pub deployments: TtlCache<Arc<Deployment>>,
+    /// A team's deployments, by team id (the routes that name a model rather than a
+    /// deployment choose from them).
+    pub team_deployments: TtlCache<Arc<[Arc<Deployment>]>>,
 }
 
 impl HotCaches {
@@ -82,10 +85,18 @@ impl HotCaches {
         self.api_keys.clear();
     }
 
+    /// Deployment `id` changed (or is gone): it is read again, and so are the team lists
+    /// (all of them: changes are rare next to calls).
+    pub fn deployment_changed(&self, id: &str) {
+        self.deployments.remove(id);
+        self.team_deployments.clear();
+    }
+
     pub fn new(auth_ttl: Duration, deployment_ttl: Duration) -> Self {
         Self {
             api_keys: TtlCache::new(auth_ttl),
             deployments: TtlCache::new(deployment_ttl),
+            team_deployments: TtlCache::new(deployment_ttl),
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::header::HeaderValue;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web::Bytes;
 use hfb_runtime::{EmbedOptions, RuntimeError, Truncation};
 use hfb_shared::ErrorCode;
@@ -77,16 +77,22 @@ pub struct InferOutcome {
 
 impl InferOutcome {
     /// `X-Hfb-*` headers describing the call.
-    pub fn headers(&self) -> Vec<(&'static str, HeaderValue)> {
+    pub fn headers(&self) -> Vec<(HeaderName, HeaderValue)> {
         let mut h = match &self.upstream {
             Some(trace) => trace.headers(),
             None => vec![
-                ("x-hfb-tokens", HeaderValue::from(self.tokens)),
-                ("x-hfb-truncated", HeaderValue::from(self.truncated)),
+                (
+                    HeaderName::from_static("x-hfb-tokens"),
+                    HeaderValue::from(self.tokens),
+                ),
+                (
+                    HeaderName::from_static("x-hfb-truncated"),
+                    HeaderValue::from(self.truncated),
+                ),
             ],
         };
         h.push((
-            "x-hfb-cold-start",
+            HeaderName::from_static("x-hfb-cold-start"),
             HeaderValue::from_static(if self.cold_start { "true" } else { "false" }),
         ));
         h
@@ -187,21 +193,40 @@ pub async fn deployment_for_model(
     state: &AppState,
     who: &Principal,
     model_id: &str,
-) -> Result<Deployment, ApiError> {
+) -> Result<Arc<Deployment>, ApiError> {
     who.require(Action::CallInference)?;
-    let mut candidates: Vec<Deployment> = state
-        .store
-        .deployments_for_team(&who.team_id)
-        .await?
-        .into_iter()
-        .filter(|d| {
-            (d.model_id.eq_ignore_ascii_case(model_id) || d.name == model_id || d.id == model_id)
-                && d.desired == DesiredState::Running
-                && d.observed_version.is_some()
-        })
-        .collect();
-    candidates.sort_by_key(|d| d.status != "running");
-    candidates.into_iter().next().ok_or_else(|| {
+    let team = match state.hot.team_deployments.get(&who.team_id) {
+        Some(team) => team,
+        None => {
+            let team: Arc<[Arc<Deployment>]> = state
+                .store
+                .deployments_for_team(&who.team_id)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            state
+                .hot
+                .team_deployments
+                .put(who.team_id.clone(), Arc::clone(&team));
+            team
+        }
+    };
+    let callable = team.iter().filter(|d| {
+        (d.model_id.eq_ignore_ascii_case(model_id) || d.name == model_id || d.id == model_id)
+            && d.desired == DesiredState::Running
+            && d.observed_version.is_some()
+    });
+    // A `running` one first, else the first (scaled to zero, say).
+    let mut chosen = None;
+    for d in callable {
+        if d.status == "running" {
+            chosen = Some(d);
+            break;
+        }
+        chosen = chosen.or(Some(d));
+    }
+    chosen.map(Arc::clone).ok_or_else(|| {
         ApiError::not_found(format!(
             "no running deployment of {model_id} in your team; deploy it first (POST /api/v1/deployments)"
         ))
@@ -492,7 +517,10 @@ pub async fn openai_embeddings(
         Some("feature-extraction"),
     )
     .await?;
-    let vectors = out.body.as_array().cloned().unwrap_or_default();
+    let vectors = match out.body {
+        Value::Array(vectors) => vectors,
+        _ => Vec::new(),
+    };
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()

@@ -107,7 +107,7 @@ pub async fn reconcile_one(state: &AppState, id: &str) -> Result<(), hfb_store::
     if removed {
         state.store.delete_deployment(&d.id).await?;
         state.upstreams.forget(&d.id);
-        state.hot.deployments.remove(&d.id);
+        state.hot.deployment_changed(&d.id);
         publish(
             state,
             &d.team_id,
@@ -122,7 +122,7 @@ pub async fn reconcile_one(state: &AppState, id: &str) -> Result<(), hfb_store::
         .store
         .record_observation(&d.id, &holder, Utc::now(), observation.clone())
         .await?;
-    state.hot.deployments.remove(&d.id);
+    state.hot.deployment_changed(&d.id);
     state.store.release_deployment_lease(&d.id, &holder).await?;
     let Some(updated) = recorded else {
         tracing::warn!(deployment = %d.id, "lease lost before the observation was recorded");
