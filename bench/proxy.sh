@@ -8,9 +8,10 @@
 #   bash bench/proxy.sh            (needs wrk, curl and python3; wrk is installed with apt-get)
 #
 # What runs, all on 127.0.0.1, each server with HFB_BENCH_WORKERS worker threads:
-#   - backend/examples/bench_upstream.rs: answers POST /ep/{name} with a fixed
-#     text-classification result and plays the Inference Endpoints API (endpoints are
-#     running at once);
+#   - backend/examples/bench_upstream.rs: answers POST /ep/{task}/{name} with a fixed
+#     result of that task (text-classification labels, or one 384-dimensional vector for
+#     feature-extraction), POST /v1/embeddings in the OpenAI shape, and plays the Inference
+#     Endpoints API (endpoints are running at once);
 #   - hfb serve on a fresh data dir (SQLite, in-process cache; no Redis or MongoDB), with
 #     the hf-endpoint target pointed at that API; a bench account signs up, makes an API key
 #     with the `inference` scope and deploys bench/model (text-classification) there;
