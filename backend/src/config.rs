@@ -179,8 +179,9 @@ pub struct Settings {
     /// `HFB_AUTH_CACHE_MS`: how long this instance reuses what an API key resolved to
     /// (its team, role, scopes) before reading the store again. Default 5000; 0 disables.
     pub auth_cache_ms: u64,
-    /// `HFB_DEPLOYMENT_CACHE_MS`: how long this instance reuses a deployment read for an
-    /// inference call. Default 1000; 0 disables.
+    /// `HFB_DEPLOYMENT_CACHE_MS`: how long this instance reuses a deployment, or a team's
+    /// deployment list (routes that name a model), read for an inference call. Default
+    /// 1000; 0 disables.
     pub deployment_cache_ms: u64,
     /// `HFB_METRICS_TOKEN`: when set, `GET /metrics` needs it as a bearer token.
     pub metrics_token: Option<Secret>,

@@ -1368,4 +1368,23 @@ async fn hugging_face_and_openai_compatible_routes_reach_the_teams_deployment() 
     let res = app.get(&format!("/models/{MINILM}")).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("hfb test app"));
+
+    // Pausing takes the model off the model-named routes at once: the team's cached
+    // deployment list (warm from the calls above) is dropped with the change.
+    let res = app
+        .post_as(
+            &format!("/api/v1/deployments/{id}/pause"),
+            &s.access,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post_as(
+            "/v1/embeddings",
+            &key,
+            &json!({ "model": MINILM, "input": "x" }),
+        )
+        .await;
+    assert_eq!(res.status(), 404);
 }
