@@ -76,6 +76,12 @@ async fn delete_and_wait_until_gone(app: &TestApp, token: &str, id: &str) {
     }
 }
 
+/// `POST /api/v1/deployments/{id}/{action}` (pause, resume, retry, rollback).
+async fn act(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> reqwest::Response {
+    app.post_as(&format!("/api/v1/deployments/{id}/{action}"), token, &body)
+        .await
+}
+
 async fn infer(app: &TestApp, token: &str, id: &str, body: Value) -> reqwest::Response {
     app.post_as(&format!("/api/v1/deployments/{id}/infer"), token, &body)
         .await
@@ -186,13 +192,7 @@ async fn one_click_local_deploy_serves_minilm_and_scales_to_zero() {
     assert_eq!(d["deployment"]["status"], "running");
 
     // Pause unloads and refuses calls; resume serves again; delete removes it.
-    let res = app
-        .post_as(
-            &format!("/api/v1/deployments/{id}/pause"),
-            &s.access,
-            &json!({}),
-        )
-        .await;
+    let res = act(&app, &s.access, &id, "pause", json!({})).await;
     assert_eq!(res.status(), 200);
     wait_for_status(&app, &s.access, &id, "paused").await;
     assert_error(
@@ -201,13 +201,7 @@ async fn one_click_local_deploy_serves_minilm_and_scales_to_zero() {
         "conflict",
     )
     .await;
-    let res = app
-        .post_as(
-            &format!("/api/v1/deployments/{id}/resume"),
-            &s.access,
-            &json!({}),
-        )
-        .await;
+    let res = act(&app, &s.access, &id, "resume", json!({})).await;
     assert_eq!(res.status(), 200);
     wait_for_status(&app, &s.access, &id, "running").await;
     delete_and_wait_until_gone(&app, &s.access, &id).await;
@@ -319,13 +313,7 @@ async fn versions_rollback_and_compare_and_set() {
         .await
         .unwrap();
     assert_eq!(same["current_version"], 2);
-    let res = app
-        .post_as(
-            &format!("/api/v1/deployments/{id}/rollback"),
-            &s.access,
-            &json!({ "version": 1 }),
-        )
-        .await;
+    let res = act(&app, &s.access, &id, "rollback", json!({ "version": 1 })).await;
     assert_eq!(res.status(), 200);
     let rolled: Value = res.json().await.unwrap();
     assert_eq!(rolled["current_version"], 3);
@@ -342,12 +330,7 @@ async fn versions_rollback_and_compare_and_set() {
     assert_eq!(d["versions"][1]["spec"]["env"]["LOG_LEVEL"], "debug");
     assert_eq!(d["deployment"]["running_version"], 3);
     assert_error(
-        app.post_as(
-            &format!("/api/v1/deployments/{id}/rollback"),
-            &s.access,
-            &json!({ "version": 9 }),
-        )
-        .await,
+        act(&app, &s.access, &id, "rollback", json!({ "version": 9 })).await,
         422,
         "validation_failed",
     )
@@ -735,13 +718,7 @@ async fn a_failed_endpoint_leaves_a_readable_reason_and_can_be_retried() {
     let message = d["deployment"]["status_message"].as_str().unwrap();
     assert!(message.contains("out of memory"), "{message}");
     assert_eq!(d["deployment"]["reconciling"], false);
-    let res = app
-        .post_as(
-            &format!("/api/v1/deployments/{id}/retry"),
-            &s.access,
-            &json!({}),
-        )
-        .await;
+    let res = act(&app, &s.access, &id, "retry", json!({})).await;
     assert_eq!(res.status(), 200);
     let retried: Value = res.json().await.unwrap();
     assert_eq!(retried["reconciling"], true);
@@ -1371,13 +1348,7 @@ async fn hugging_face_and_openai_compatible_routes_reach_the_teams_deployment() 
 
     // Pausing takes the model off the model-named routes at once: the team's cached
     // deployment list (warm from the calls above) is dropped with the change.
-    let res = app
-        .post_as(
-            &format!("/api/v1/deployments/{id}/pause"),
-            &s.access,
-            &json!({}),
-        )
-        .await;
+    let res = act(&app, &s.access, id, "pause", json!({})).await;
     assert_eq!(res.status(), 200);
     let res = app
         .post_as(
