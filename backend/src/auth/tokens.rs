@@ -102,7 +102,7 @@ impl TokenKeys {
     pub fn refresh_hash(&self, token: &str) -> String {
         let mut mac = self.refresh_mac.clone();
         mac.update(token.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 
@@ -119,15 +119,11 @@ pub fn new_api_key() -> String {
 }
 
 pub fn api_key_hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 pub fn looks_like_api_key(token: &str) -> bool {
     token.starts_with(API_KEY_PREFIX)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 #[cfg(test)]

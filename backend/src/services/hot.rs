@@ -1,9 +1,10 @@
 //! Short-lived in-process copies of what every inference call reads, so the hot path does
 //! not go to the store on each call: the principal behind an API key
 //! (`HFB_AUTH_CACHE_MS`, default 5 s), and the deployment a call targets or the team's
-//! deployments a call by model name chooses from (`HFB_DEPLOYMENT_CACHE_MS`, default 1 s). Changes made through this instance drop the
-//! affected entries at once (revoking a key, membership and team changes, deployment
-//! changes); changes made through another instance reach this one within those times.
+//! deployments a call by model name chooses from (`HFB_DEPLOYMENT_CACHE_MS`, default
+//! 1 s). Changes made through this instance drop the affected entries at once (revoking
+//! a key, membership and team changes, deployment changes); changes made through another
+//! instance reach this one within those times.
 //! Zero disables a cache.
 
 use std::collections::HashMap;

@@ -212,21 +212,17 @@ pub async fn deployment_for_model(
             team
         }
     };
-    let callable = team.iter().filter(|d| {
-        (d.model_id.eq_ignore_ascii_case(model_id) || d.name == model_id || d.id == model_id)
-            && d.desired == DesiredState::Running
-            && d.observed_version.is_some()
-    });
-    // A `running` one first, else the first (scaled to zero, say).
-    let mut chosen = None;
-    for d in callable {
-        if d.status == "running" {
-            chosen = Some(d);
-            break;
-        }
-        chosen = chosen.or(Some(d));
-    }
-    chosen.map(Arc::clone).ok_or_else(|| {
+    team.iter()
+        .filter(|d| {
+            (d.model_id.eq_ignore_ascii_case(model_id) || d.name == model_id || d.id == model_id)
+                && d.desired == DesiredState::Running
+                && d.observed_version.is_some()
+        })
+        // The first `running` one, else the first (scaled to zero, say): on a tie
+        // `min_by_key` keeps the first.
+        .min_by_key(|d| d.status != "running")
+        .map(Arc::clone)
+        .ok_or_else(|| {
         ApiError::not_found(format!(
             "no running deployment of {model_id} in your team; deploy it first (POST /api/v1/deployments)"
         ))

@@ -29,8 +29,8 @@ impl BlobKey {
 
     /// The key of a finished SHA-256 hash.
     pub(crate) fn from_digest(digest: &[u8]) -> Self {
-        let hex = to_hex(digest);
-        Self(format!("{SCHEME}{}/{hex}", &hex[..2]))
+        let digits = hex::encode(digest);
+        Self(format!("{SCHEME}{}/{digits}", &digits[..2]))
     }
 
     /// The key for a SHA-256 given as 64 hex digits (either case).
@@ -51,11 +51,6 @@ impl BlobKey {
     pub fn sha256_hex(&self) -> &str {
         &self.0[KEY_LEN - HEX_LEN..]
     }
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    hex::encode(bytes)
 }
 
 impl FromStr for BlobKey {

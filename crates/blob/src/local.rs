@@ -16,7 +16,6 @@ use sha2::{Digest, Sha256};
 use tempfile::TempPath;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::key::to_hex;
 use crate::{BlobError, BlobKey, BlobMeta, BlobStore};
 
 const BLOBS_DIR: &str = "sha256";
@@ -213,7 +212,7 @@ impl BlobStore for LocalBlobStore {
             Err(e) => return Err(io_err("reading", &path)(e)),
         };
         if self.verify_reads {
-            let actual = to_hex(&Sha256::digest(&bytes));
+            let actual = hex::encode(Sha256::digest(&bytes));
             if actual != key.sha256_hex() {
                 return Err(BlobError::Corrupt {
                     key: key.clone(),

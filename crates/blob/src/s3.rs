@@ -20,7 +20,6 @@ use aws_sdk_s3::types::ChecksumAlgorithm;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::key::to_hex;
 use crate::{BlobError, BlobKey, BlobMeta, BlobStore};
 
 /// Region used when neither the settings nor the AWS chain name one.
@@ -296,7 +295,7 @@ impl BlobStore for S3BlobStore {
             .map_err(|e| BlobError::Unavailable(format!("GetObject {key}: {e}")))?
             .to_vec();
         if self.verify_reads {
-            let actual = to_hex(&Sha256::digest(&bytes));
+            let actual = hex::encode(Sha256::digest(&bytes));
             if actual != key.sha256_hex() {
                 return Err(BlobError::Corrupt {
                     key: key.clone(),
