@@ -76,6 +76,11 @@ async fn delete_and_wait_until_gone(app: &TestApp, token: &str, id: &str) {
     }
 }
 
+/// `POST /v1/embeddings` (OpenAI) with a bearer token.
+async fn embeddings(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.post_as("/v1/embeddings", token, &body).await
+}
+
 /// `POST /api/v1/deployments/{id}/{action}` (pause, resume, retry, rollback).
 async fn act(app: &TestApp, token: &str, id: &str, action: &str, body: Value) -> reqwest::Response {
     app.post_as(&format!("/api/v1/deployments/{id}/{action}"), token, &body)
@@ -1248,13 +1253,7 @@ async fn hugging_face_and_openai_compatible_routes_reach_the_teams_deployment() 
             .unwrap()
             .contains("deploy it first")
     );
-    let res = app
-        .post_as(
-            "/v1/embeddings",
-            &key,
-            &json!({ "model": MINILM, "input": "x" }),
-        )
-        .await;
+    let res = embeddings(&app, &key, json!({ "model": MINILM, "input": "x" })).await;
     assert_eq!(res.status(), 404);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["type"], "not_found_error", "{body}");
@@ -1294,26 +1293,19 @@ async fn hugging_face_and_openai_compatible_routes_reach_the_teams_deployment() 
         .await;
     assert_error(res, 422, "validation_failed").await;
 
-    let res = app
-        .post_as(
-            "/v1/embeddings",
-            &key,
-            &json!({ "model": "all-minilm-l6-v2", "input": ["one", "two", "three"] }),
-        )
-        .await;
+    let res = embeddings(
+        &app,
+        &key,
+        json!({ "model": "all-minilm-l6-v2", "input": ["one", "two", "three"] }),
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["object"], "list");
     assert_eq!(body["data"].as_array().unwrap().len(), 3);
     assert_eq!(body["data"][2]["index"], 2);
     assert!(body["usage"]["prompt_tokens"].as_u64().unwrap() > 0);
-    let res = app
-        .post_as(
-            "/v1/embeddings",
-            &key,
-            &json!({ "model": MINILM, "input": 5 }),
-        )
-        .await;
+    let res = embeddings(&app, &key, json!({ "model": MINILM, "input": 5 })).await;
     assert_eq!(res.status(), 422);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["type"], "invalid_request_error");
@@ -1350,12 +1342,6 @@ async fn hugging_face_and_openai_compatible_routes_reach_the_teams_deployment() 
     // deployment list (warm from the calls above) is dropped with the change.
     let res = act(&app, &s.access, id, "pause", json!({})).await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .post_as(
-            "/v1/embeddings",
-            &key,
-            &json!({ "model": MINILM, "input": "x" }),
-        )
-        .await;
+    let res = embeddings(&app, &key, json!({ "model": MINILM, "input": "x" })).await;
     assert_eq!(res.status(), 404);
 }
