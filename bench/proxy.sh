@@ -39,6 +39,9 @@
 #                          feature-extraction deployment on the upstream) and "litellm" (LiteLLM
 #                          proxy, 1 worker, a master key, the upstream's /v1/embeddings as an
 #                          `openai/` model), and the goal hfb embeddings >= 100 x LiteLLM
+#   HFB_BENCH_HOLD=SECONDS after setup, print each target's URL, pid and wrk script, then
+#                          wait that long before measuring (to load and profile one target
+#                          by hand: wrk -s SCRIPT URL, perf record -p PID, strace -c -p PID)
 # Goals are printed as PASS/FAIL lines; they are informational (the exit status is 0 when
 # the benchmark itself ran).
 set -euo pipefail
@@ -292,6 +295,13 @@ for t in "${targets[@]}"; do
   fi
 done
 say "hfb idle RSS: $(($(ps -o rss= -p "$hfb_pid") / 1024)) MB; deployment $id -> $endpoint_url"
+if [ -n "${HFB_BENCH_HOLD:-}" ]; then
+  for t in "${targets[@]}"; do
+    say "$t: pid ${pid[$t]}  url ${url[$t]}  wrk script $work/post.${t// /_}.lua"
+  done
+  say "holding for ${HFB_BENCH_HOLD} s (HFB_BENCH_HOLD) before measuring"
+  sleep "$HFB_BENCH_HOLD"
+fi
 
 # cpu_ticks PID: user + system CPU time the process has used, in clock ticks.
 cpu_ticks() {
