@@ -266,3 +266,21 @@ async fn resolve_api_key(state: &AppState, hash: &str) -> Result<Principal, ApiE
         key_scopes: Some(key_scopes),
     }))
 }
+
+#[cfg(test)]
+impl Principal {
+    /// An owner of `team` with every scope (unit tests).
+    pub(crate) fn for_tests(team: &str) -> Self {
+        let role = Role::Owner;
+        Self::new(Caller {
+            user_id: "user".into(),
+            team_id: team.into(),
+            role,
+            scopes: role_scopes(role),
+            session_id: None,
+            api_key_id: None,
+            key_scopes: None,
+            rate_subject: "user:user".into(),
+        })
+    }
+}

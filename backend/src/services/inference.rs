@@ -258,7 +258,8 @@ pub async fn run(
     tasks::check_request(&mut v, &task, &body.json, MAX_INPUTS);
     v.finish()?;
     if TargetKind::parse(&d.target) == Some(TargetKind::Local) {
-        run_local(state, d, &task, &body.json).await
+        // Boxed, so a remote call's future does not carry the size of model loading.
+        Box::pin(run_local(state, d, &task, &body.json)).await
     } else {
         run_remote(state, d, &task, body).await
     }
@@ -377,35 +378,10 @@ pub(crate) async fn upstream_request(
             })?;
             headers.insert(header::AUTHORIZATION, token.clone());
         }
+        // Boxed: the AWS SDK's futures are large, and awaiting them inline would make the
+        // future of every inference call that large (it is moved, so copied, on each call).
         Some(TargetKind::AwsLambda) => {
-            let signer = state
-                .lambda_signer
-                .get_or_init(|| async {
-                    hfb_cloud::FunctionUrlSigner::connect(&hfb_cloud::LambdaSettings {
-                        region: Some(state.settings.aws_region.clone()),
-                        endpoint: None,
-                    })
-                    .await
-                })
-                .await;
-            let plain: Vec<(String, String)> = headers
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-                .collect();
-            let signed = signer
-                .sign_post(url.as_str(), &plain, &body)
-                .await
-                .map_err(|e| {
-                    tracing::warn!(error = %e, "signing the function URL call failed");
-                    ApiError::unavailable(format!("the call could not be signed for AWS: {e}"))
-                })?;
-            for (name, value) in signed {
-                let name = header::HeaderName::from_bytes(name.as_bytes());
-                let value = header::HeaderValue::from_str(&value);
-                if let (Ok(name), Ok(value)) = (name, value) {
-                    headers.insert(name, value);
-                }
-            }
+            Box::pin(sign_for_lambda(state, &url, &mut headers, &body)).await?;
         }
         _ => {}
     }
@@ -416,6 +392,44 @@ pub(crate) async fn upstream_request(
         body,
         stream: false,
     })
+}
+
+/// Adds the SigV4 headers of an AWS Lambda function URL call to `headers`.
+async fn sign_for_lambda(
+    state: &AppState,
+    url: &reqwest::Url,
+    headers: &mut HeaderMap,
+    body: &Bytes,
+) -> Result<(), ApiError> {
+    let signer = state
+        .lambda_signer
+        .get_or_init(|| async {
+            hfb_cloud::FunctionUrlSigner::connect(&hfb_cloud::LambdaSettings {
+                region: Some(state.settings.aws_region.clone()),
+                endpoint: None,
+            })
+            .await
+        })
+        .await;
+    let plain: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let signed = signer
+        .sign_post(url.as_str(), &plain, body)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "signing the function URL call failed");
+            ApiError::unavailable(format!("the call could not be signed for AWS: {e}"))
+        })?;
+    for (name, value) in signed {
+        let name = header::HeaderName::from_bytes(name.as_bytes());
+        let value = header::HeaderValue::from_str(&value);
+        if let (Ok(name), Ok(value)) = (name, value) {
+            headers.insert(name, value);
+        }
+    }
+    Ok(())
 }
 
 async fn run_remote(
@@ -553,4 +567,69 @@ pub async fn openai_models(state: &AppState, who: &Principal) -> Result<Value, A
         }
     }
     Ok(serde_json::json!({ "object": "list", "data": data }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every inference call's future is moved (copied) as actix boxes it: it must not
+    /// carry the size of rarely used branches. Awaiting the Lambda signer inline once
+    /// made it 12.5 KB here instead of 1.5 KB, and cost 13,000 instructions per call.
+    #[tokio::test]
+    async fn inference_futures_stay_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().display().to_string();
+        let settings = crate::config::Settings::from_lookup(|k| match k {
+            "HFB_BIND" => Some("127.0.0.1:0".to_owned()),
+            "HFB_DATA_DIR" => Some(data_dir.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let app = crate::startup::Application::build(settings).await.unwrap();
+        let state = app.state();
+        let who = Principal::for_tests("team");
+        let d = Deployment {
+            id: "d".into(),
+            team_id: "team".into(),
+            name: "n".into(),
+            model_id: "m".into(),
+            target: "hf-endpoint".into(),
+            task: "text-classification".into(),
+            spec: Value::Null,
+            current_version: 1,
+            desired: DesiredState::Running,
+            generation: 1,
+            observed_generation: 1,
+            observed_version: Some(1),
+            status: "running".into(),
+            status_message: None,
+            target_state: Value::Null,
+            endpoint_url: Some("http://127.0.0.1:9/".into()),
+            attempts: 0,
+            next_attempt_at: None,
+            lease_holder: None,
+            lease_until: None,
+            idempotency_key: None,
+            request_hash: None,
+            created_by: "u".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        };
+        let body = || CallBody::new(serde_json::json!({ "inputs": "x" }));
+        let sizes = [
+            (
+                "infer",
+                std::mem::size_of_val(&infer(state, &who, "d", body())),
+            ),
+            ("run", std::mem::size_of_val(&run(state, &d, body(), None))),
+            (
+                "openai_embeddings",
+                std::mem::size_of_val(&openai_embeddings(state, &who, &Value::Null)),
+            ),
+        ];
+        for (name, size) in sizes {
+            assert!(size < 4096, "the future of {name} is {size} bytes");
+        }
+    }
 }
