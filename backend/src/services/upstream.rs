@@ -19,7 +19,8 @@
 //! Every answer and error carries `X-Hfb-Attempts` and `X-Hfb-Upstream-Status`, and the
 //! counters behind `GET /metrics` count calls by outcome, attempts and breaker trips.
 
-use std::collections::HashMap;
+// foldhash rather than SipHash: these maps are read on every call (ids and URLs).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -254,8 +255,8 @@ impl Upstreams {
         Self {
             client,
             settings,
-            entries: Mutex::new(HashMap::new()),
-            urls: Mutex::new(HashMap::new()),
+            entries: Mutex::new(HashMap::default()),
+            urls: Mutex::new(HashMap::default()),
         }
     }
 

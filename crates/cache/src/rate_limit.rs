@@ -10,7 +10,10 @@
 //! All arithmetic is in whole microseconds, in [`Gcra::decide`] for the in-process limiter
 //! and in the same steps in the Redis Lua script.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Read on every authenticated call: foldhash rather than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
