@@ -359,7 +359,7 @@ pub(crate) async fn upstream_request(
         );
         &joined
     };
-    let url = state.upstreams.parse_url(url)?;
+    let (url, uri) = state.upstreams.parse_url(url)?;
     let mut headers = HeaderMap::with_capacity(4);
     headers.insert(
         header::CONTENT_TYPE,
@@ -388,6 +388,7 @@ pub(crate) async fn upstream_request(
     Ok(UpstreamRequest {
         deployment_id: d.id.clone(),
         url,
+        uri,
         headers,
         body,
         stream: false,

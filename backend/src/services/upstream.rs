@@ -18,6 +18,11 @@
 //!
 //! Every answer and error carries `X-Hfb-Attempts` and `X-Hfb-Upstream-Status`, and the
 //! counters behind `GET /metrics` count calls by outcome, attempts and breaker trips.
+//!
+//! Clients. Answers read whole (every call but a streamed chat) go through hyper's pooled
+//! client directly ([`direct_client`]); streams, and every call when the environment
+//! names a proxy, go through reqwest. Neither follows redirects of these POSTs: a 3xx is
+//! reported as the deployment's failure.
 
 // foldhash rather than SipHash: these maps are read on every call (ids and URLs).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -72,6 +77,8 @@ impl UpstreamSettings {
 pub struct UpstreamRequest {
     pub deployment_id: String,
     pub url: reqwest::Url,
+    /// `url` as hyper takes it.
+    pub uri: http::Uri,
     /// Sent on every attempt (authorization, content type, signatures).
     pub headers: reqwest::header::HeaderMap,
     pub body: actix_web::web::Bytes,
@@ -119,11 +126,124 @@ impl Default for Entry {
 
 /// The upstream client of this instance, with its breakers and counters.
 pub struct Upstreams {
+    /// Streamed answers, and every call when a proxy is configured.
     client: reqwest::Client,
+    /// Whole answers: see [`direct_client`].
+    direct: Option<DirectClient>,
     settings: UpstreamSettings,
     entries: Mutex<HashMap<String, Entry>>,
     /// Deployment URLs already parsed (a handful per deployment; cleared when large).
-    urls: Mutex<HashMap<String, reqwest::Url>>,
+    urls: Mutex<HashMap<String, (reqwest::Url, http::Uri)>>,
+}
+
+/// hyper's pooled HTTP/1.1 client (with rustls), without reqwest's layers on top.
+type DirectClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<actix_web::web::Bytes>,
+>;
+
+const USER_AGENT: &str = concat!("hfb/", env!("CARGO_PKG_VERSION"));
+
+/// The client for calls whose answer is read whole (every inference call but a streamed
+/// chat): hyper's own pooled client. reqwest's layers over it (redirect policy, retry
+/// policy, re-parsing the URL for each request) cost more than a third of the hop's
+/// work (callgrind, bench/README.md), and hfb has its own retry rules and follows no
+/// redirect of a POST. `None`, and reqwest makes every call, when the environment names
+/// a proxy (reqwest honours `HTTP(S)_PROXY`/`ALL_PROXY`) or no CA certificates load.
+fn direct_client(settings: &UpstreamSettings) -> Option<DirectClient> {
+    const PROXY_VARS: [&str; 6] = [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ];
+    if PROXY_VARS
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|value| !value.is_empty()))
+    {
+        return None;
+    }
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(settings.timeout.min(Duration::from_secs(10))));
+    let tls = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+        .inspect_err(|e| {
+            tracing::warn!(error = %e, "no CA certificates for the direct upstream client; using reqwest");
+        })
+        .ok()?;
+    let connector = tls.https_or_http().enable_http1().wrap_connector(http);
+    Some(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .build(connector),
+    )
+}
+
+/// An upstream's answer, its body not read yet, from either client.
+enum Reply {
+    Reqwest(reqwest::Response),
+    Direct {
+        response: http::Response<hyper::body::Incoming>,
+        /// The end of the call's time (headers and body).
+        deadline: tokio::time::Instant,
+    },
+}
+
+/// Why an attempt got no answer.
+enum SendError {
+    Timeout,
+    /// No connection could be made: the upstream cannot have started the work.
+    Connect,
+    Other(String),
+}
+
+impl Reply {
+    fn status(&self) -> u16 {
+        match self {
+            Self::Reqwest(r) => r.status().as_u16(),
+            Self::Direct { response, .. } => response.status().as_u16(),
+        }
+    }
+
+    fn headers(&self) -> &http::HeaderMap {
+        match self {
+            Self::Reqwest(r) => r.headers(),
+            Self::Direct { response, .. } => response.headers(),
+        }
+    }
+
+    /// The whole body, at most `limit` bytes, by the call's deadline.
+    async fn read_limited(self, limit: usize) -> Result<actix_web::web::Bytes, ApiError> {
+        use http_body_util::BodyExt;
+        let too_large = || {
+            invalid_response(format!(
+                "the deployment's answer is larger than {limit} bytes"
+            ))
+        };
+        let announced = self
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if announced.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit)) {
+            return Err(too_large());
+        }
+        let (response, deadline) = match self {
+            Self::Reqwest(response) => return read_limited(response, limit).await.map(Into::into),
+            Self::Direct { response, deadline } => (response, deadline),
+        };
+        let body = http_body_util::Limited::new(response.into_body(), limit);
+        match tokio::time::timeout_at(deadline, body.collect()).await {
+            Ok(Ok(collected)) => Ok(collected.to_bytes()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Ok(Err(_)) => Err(broken_answer()),
+            Err(_) => Err(late_answer()),
+        }
+    }
 }
 
 /// URLs kept parsed at most, past which the map starts over.
@@ -249,19 +369,22 @@ impl Upstreams {
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .read_timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
-            .user_agent(concat!("hfb/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Self {
             client,
+            direct: direct_client(&settings),
             settings,
             entries: Mutex::new(HashMap::default()),
             urls: Mutex::new(HashMap::default()),
         }
     }
 
-    /// `url` parsed, from a small cache: a deployment's URL is parsed once, not per call.
-    pub fn parse_url(&self, url: &str) -> Result<reqwest::Url, ApiError> {
+    /// `url` parsed (for reqwest and for hyper), from a small cache: a deployment's URL is
+    /// parsed once, not per call.
+    pub fn parse_url(&self, url: &str) -> Result<(reqwest::Url, http::Uri), ApiError> {
         let mut urls = self
             .urls
             .lock()
@@ -269,18 +392,20 @@ impl Upstreams {
         if let Some(parsed) = urls.get(url) {
             return Ok(parsed.clone());
         }
-        let parsed = reqwest::Url::parse(url).map_err(|e| {
+        let unusable = |e: &dyn std::fmt::Display| {
             ApiError::new(
                 ErrorCode::UpstreamError,
                 format!("the deployment's URL `{url}` is not usable: {e}"),
             )
             .with_details(serde_json::json!({ "reason": "invalid_url" }))
-        })?;
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|e| unusable(&e))?;
+        let uri = http::Uri::try_from(parsed.as_str()).map_err(|e| unusable(&e))?;
         if urls.len() >= MAX_PARSED_URLS {
             urls.clear();
         }
-        urls.insert(url.to_owned(), parsed.clone());
-        Ok(parsed)
+        urls.insert(url.to_owned(), (parsed.clone(), uri.clone()));
+        Ok((parsed, uri))
     }
 
     /// The authorization header for Hugging Face Endpoints and Spaces, if configured.
@@ -392,46 +517,86 @@ impl Upstreams {
     }
 
     /// Sends `req` until a 2xx answer (returned unread, with the permit to settle) or an
-    /// error that says what happened upstream. Failures are settled here.
+    /// error that says what happened upstream. Failures are settled here. Streams go
+    /// through reqwest; [`call_json`](Self::call_json) uses the direct client.
     pub async fn send(&self, req: &UpstreamRequest) -> Result<Answer<'_>, ApiError> {
+        let (reply, trace, permit) = self.exchange(req, false).await?;
+        match reply {
+            Reply::Reqwest(response) => Ok(Answer {
+                response,
+                trace,
+                permit,
+            }),
+            Reply::Direct { .. } => Err(ApiError::internal(
+                "a direct answer where a stream was asked",
+            )),
+        }
+    }
+
+    /// One attempt: through the direct client when `direct` (and there is one), else reqwest.
+    async fn attempt(&self, req: &UpstreamRequest, direct: bool) -> Result<Reply, SendError> {
+        if let Some(client) = self.direct.as_ref().filter(|_| direct && !req.stream) {
+            let deadline = tokio::time::Instant::now() + self.settings.timeout;
+            let mut request = http::Request::new(http_body_util::Full::new(req.body.clone()));
+            *request.method_mut() = http::Method::POST;
+            *request.uri_mut() = req.uri.clone();
+            *request.headers_mut() = req.headers.clone();
+            request.headers_mut().insert(
+                http::header::USER_AGENT,
+                http::HeaderValue::from_static(USER_AGENT),
+            );
+            return match tokio::time::timeout_at(deadline, client.request(request)).await {
+                Ok(Ok(response)) => Ok(Reply::Direct { response, deadline }),
+                Ok(Err(e)) if e.is_connect() => Err(SendError::Connect),
+                Ok(Err(e)) => Err(SendError::Other(e.to_string())),
+                Err(_) => Err(SendError::Timeout),
+            };
+        }
+        let builder = self
+            .client
+            .post(req.url.clone())
+            .headers(req.headers.clone())
+            .body(req.body.clone());
+        // A whole answer is bounded by reqwest's own timeout; a stream's wait for its
+        // headers by this one (its chunks by the client's read timeout).
+        let sent = if req.stream {
+            match tokio::time::timeout(self.settings.timeout, builder.send()).await {
+                Ok(sent) => sent,
+                Err(_) => return Err(SendError::Timeout),
+            }
+        } else {
+            builder.timeout(self.settings.timeout).send().await
+        };
+        match sent {
+            Ok(response) => Ok(Reply::Reqwest(response)),
+            Err(e) if e.is_timeout() => Err(SendError::Timeout),
+            Err(e) if e.is_connect() => Err(SendError::Connect),
+            Err(e) => Err(SendError::Other(e.to_string())),
+        }
+    }
+
+    /// The attempts of one call (see the module docs for the retry rules).
+    async fn exchange(
+        &self,
+        req: &UpstreamRequest,
+        direct: bool,
+    ) -> Result<(Reply, UpstreamTrace, Permit<'_>), ApiError> {
         let permit = self.admit(&req.deployment_id)?;
         let mut trace = UpstreamTrace::default();
         let started = Instant::now();
         loop {
             trace.attempts += 1;
-            let builder = self
-                .client
-                .post(req.url.clone())
-                .headers(req.headers.clone())
-                .body(req.body.clone());
             let last = trace.attempts >= self.settings.max_attempts;
-            // A whole answer is bounded by reqwest's own timeout; a stream's wait for its
-            // headers by this one (its chunks by the client's read timeout).
-            let sent = if req.stream {
-                match tokio::time::timeout(self.settings.timeout, builder.send()).await {
-                    Ok(sent) => sent,
-                    Err(_) => {
-                        permit.failed(trace, "timeout", true);
-                        return Err(self.timeout_error().with_upstream(trace));
-                    }
+            let (wait, failure) = match self.attempt(req, direct).await {
+                Ok(reply) if (200..300).contains(&reply.status()) => {
+                    trace.status = Some(reply.status());
+                    return Ok((reply, trace, permit));
                 }
-            } else {
-                builder.timeout(self.settings.timeout).send().await
-            };
-            let (wait, failure) = match sent {
-                Ok(response) if response.status().is_success() => {
-                    trace.status = Some(response.status().as_u16());
-                    return Ok(Answer {
-                        response,
-                        trace,
-                        permit,
-                    });
-                }
-                Ok(response) => {
-                    let status = response.status().as_u16();
+                Ok(reply) => {
+                    let status = reply.status();
                     trace.status = Some(status);
-                    let header_wait = retry_after(response.headers());
-                    let body = read_limited(response, 64 << 10).await.unwrap_or_default();
+                    let header_wait = retry_after(reply.headers());
+                    let body = reply.read_limited(64 << 10).await.unwrap_or_default();
                     let message = upstream_message(&body);
                     match status {
                         429 | 503 => {
@@ -449,11 +614,11 @@ impl Upstreams {
                         }
                     }
                 }
-                Err(e) if e.is_timeout() => {
+                Err(SendError::Timeout) => {
                     permit.failed(trace, "timeout", true);
                     return Err(self.timeout_error().with_upstream(trace));
                 }
-                Err(e) if e.is_connect() => (
+                Err(SendError::Connect) => (
                     None,
                     ApiError::new(
                         ErrorCode::UpstreamError,
@@ -461,8 +626,8 @@ impl Upstreams {
                     )
                     .with_details(serde_json::json!({ "reason": "unreachable" })),
                 ),
-                Err(e) => {
-                    tracing::warn!(error = %e, url = %req.url, "upstream call failed");
+                Err(SendError::Other(why)) => {
+                    tracing::warn!(error = why, url = %req.url, "upstream call failed");
                     let error = ApiError::new(
                         ErrorCode::UpstreamError,
                         "the call to the deployment broke off",
@@ -525,15 +690,12 @@ impl Upstreams {
         .with_retry_after(wait.map_or(1, ceil_secs).max(1))
     }
 
-    /// [`send`](Self::send), then the answer read as JSON. An answer that is not JSON is
-    /// settled as a failure (502 `upstream_error`, reason `invalid_response`).
+    /// The attempts of [`send`](Self::send) through the direct client, then the answer
+    /// read as JSON. An answer that is not JSON is settled as a failure (502
+    /// `upstream_error`, reason `invalid_response`).
     pub async fn call_json(&self, req: &UpstreamRequest) -> Result<JsonAnswer<'_>, ApiError> {
-        let Answer {
-            response,
-            trace,
-            permit,
-        } = self.send(req).await?;
-        let bytes = match read_limited(response, MAX_ANSWER_BYTES).await {
+        let (reply, trace, permit) = self.exchange(req, true).await?;
+        let bytes = match reply.read_limited(MAX_ANSWER_BYTES).await {
             Ok(b) => b,
             Err(e) => {
                 permit.failed(trace, "upstream_error", true);
@@ -543,7 +705,7 @@ impl Upstreams {
         match serde_json::from_slice(&bytes) {
             Ok(value) => Ok(JsonAnswer {
                 value,
-                raw: bytes.into(),
+                raw: bytes,
                 trace,
                 permit,
             }),
@@ -673,7 +835,23 @@ fn status_error(status: u16, message: &str) -> (ApiError, bool) {
     }
 }
 
-/// Reads at most `limit` bytes of an answer.
+fn late_answer() -> ApiError {
+    ApiError::new(
+        ErrorCode::Timeout,
+        "the deployment's answer did not arrive in time",
+    )
+    .with_details(serde_json::json!({ "reason": "timeout" }))
+}
+
+fn broken_answer() -> ApiError {
+    ApiError::new(
+        ErrorCode::UpstreamError,
+        "the deployment's answer broke off",
+    )
+    .with_details(serde_json::json!({ "reason": "broken" }))
+}
+
+/// Reads at most `limit` bytes of an answer (reqwest).
 async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ApiError> {
     if response
         .content_length()
@@ -695,20 +873,8 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<V
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) if e.is_timeout() => {
-                return Err(ApiError::new(
-                    ErrorCode::Timeout,
-                    "the deployment's answer did not arrive in time",
-                )
-                .with_details(serde_json::json!({ "reason": "timeout" })));
-            }
-            Err(_) => {
-                return Err(ApiError::new(
-                    ErrorCode::UpstreamError,
-                    "the deployment's answer broke off",
-                )
-                .with_details(serde_json::json!({ "reason": "broken" })));
-            }
+            Err(e) if e.is_timeout() => return Err(late_answer()),
+            Err(_) => return Err(broken_answer()),
         }
     }
 }
