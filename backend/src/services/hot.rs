@@ -4,7 +4,8 @@
 //! deployments a call by model name chooses from (`HFB_DEPLOYMENT_CACHE_MS`, default
 //! 1 s). Changes made through this instance drop the affected entries at once (revoking
 //! a key, membership and team changes, deployment changes); changes made through another
-//! instance reach this one within those times.
+//! instance reach this one within those times (plus one store read: when an entry
+//! expires, one call reads it again while the others keep the old value).
 //! Zero disables a cache.
 
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -21,7 +22,14 @@ const MAX_ENTRIES: usize = 10_000;
 
 pub struct TtlCache<V> {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Instant, V)>>,
+    entries: Mutex<HashMap<String, Entry<V>>>,
+}
+
+struct Entry<V> {
+    at: Instant,
+    value: V,
+    /// A caller was told the entry expired and is reading it again.
+    refreshing: bool,
 }
 
 impl<V: Clone> TtlCache<V> {
@@ -32,21 +40,31 @@ impl<V: Clone> TtlCache<V> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, V)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry<V>>> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The value while it is fresh. Once it expires, the first caller gets `None` and is
+    /// expected to read it again and [`put`](Self::put) it; until then (for at most
+    /// another TTL) the others keep getting the expired value, so a busy server does not
+    /// send every call in flight to the store at once when an entry expires.
     pub fn get(&self, key: &str) -> Option<V> {
         if self.ttl.is_zero() {
             return None;
         }
-        let entries = self.lock();
-        entries
-            .get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, v)| v.clone())
+        let mut entries = self.lock();
+        let entry = entries.get_mut(key)?;
+        let age = entry.at.elapsed();
+        if age < self.ttl {
+            return Some(entry.value.clone());
+        }
+        if entry.refreshing && age < self.ttl * 2 {
+            return Some(entry.value.clone());
+        }
+        entry.refreshing = true;
+        None
     }
 
     pub fn put(&self, key: String, value: V) {
@@ -57,7 +75,14 @@ impl<V: Clone> TtlCache<V> {
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&key) {
             entries.clear();
         }
-        entries.insert(key, (Instant::now(), value));
+        entries.insert(
+            key,
+            Entry {
+                at: Instant::now(),
+                value,
+                refreshing: false,
+            },
+        );
     }
 
     pub fn remove(&self, key: &str) {
@@ -115,7 +140,22 @@ mod tests {
         assert_eq!(c.get("a"), None);
         c.put("b".into(), 2);
         std::thread::sleep(Duration::from_millis(40));
-        assert_eq!(c.get("b"), None, "expired");
+        assert_eq!(c.get("b"), None, "expired: the first caller reads it again");
+        assert_eq!(
+            c.get("b"),
+            Some(2),
+            "the others keep the old value meanwhile"
+        );
+        c.put("b".into(), 3);
+        assert_eq!(c.get("b"), Some(3), "fresh again");
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(c.get("b"), None);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(
+            c.get("b"),
+            None,
+            "a refresh that never came ends after another TTL"
+        );
         let off = TtlCache::new(Duration::ZERO);
         off.put("c".into(), 3);
         assert_eq!(off.get("c"), None, "zero disables");
