@@ -220,26 +220,21 @@ impl Reply {
     /// The whole body, at most `limit` bytes, by the call's deadline.
     async fn read_limited(self, limit: usize) -> Result<actix_web::web::Bytes, ApiError> {
         use http_body_util::BodyExt;
-        let too_large = || {
-            invalid_response(format!(
-                "the deployment's answer is larger than {limit} bytes"
-            ))
-        };
         let announced = self
             .headers()
             .get(http::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
         if announced.is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit)) {
-            return Err(too_large());
+            return Err(too_large(limit));
         }
         let (response, deadline) = match self {
-            Self::Reqwest(response) => return read_limited(response, limit).await.map(Into::into),
+            Self::Reqwest(response) => return read_chunks(response, limit).await.map(Into::into),
             Self::Direct { response, deadline } => (response, deadline),
         };
         let body = http_body_util::Limited::new(response.into_body(), limit);
         match tokio::time::timeout_at(deadline, body.collect()).await {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(limit)),
             Ok(Err(_)) => Err(broken_answer()),
             Err(_) => Err(late_answer()),
         }
@@ -851,24 +846,21 @@ fn broken_answer() -> ApiError {
     .with_details(serde_json::json!({ "reason": "broken" }))
 }
 
-/// Reads at most `limit` bytes of an answer (reqwest).
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ApiError> {
-    if response
-        .content_length()
-        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > limit))
-    {
-        return Err(invalid_response(format!(
-            "the deployment's answer is larger than {limit} bytes"
-        )));
-    }
+fn too_large(limit: usize) -> ApiError {
+    invalid_response(format!(
+        "the deployment's answer is larger than {limit} bytes"
+    ))
+}
+
+/// Reads at most `limit` bytes of a reqwest answer (its announced length is checked by
+/// [`Reply::read_limited`]).
+async fn read_chunks(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > limit {
-                    return Err(invalid_response(format!(
-                        "the deployment's answer is larger than {limit} bytes"
-                    )));
+                    return Err(too_large(limit));
                 }
                 body.extend_from_slice(&chunk);
             }
