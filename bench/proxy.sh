@@ -2,8 +2,10 @@
 # The inference proxy hop (issue 6): throughput, latency and memory of
 # POST /api/v1/deployments/{id}/infer to a trivial upstream on loopback, next to that
 # upstream called directly and through a bare Rust proxy hop (actix-web + one pooled
-# reqwest client), all three measured in the same run and interleaved round by round
-# (these machines are noisy: read the ratios, not the absolute figures).
+# reqwest client); and the same for the OpenAI route POST /v1/embeddings (one input, a
+# 384-dimensional answer) next to the bare hop relaying the upstream's own OpenAI
+# embeddings answer. All measured in the same run and interleaved round by round (these
+# machines are noisy: read the ratios, not the absolute figures).
 #
 #   bash bench/proxy.sh            (needs wrk, curl and python3; wrk is installed with apt-get)
 #
@@ -15,9 +17,13 @@
 #   - hfb serve on a fresh data dir (SQLite, in-process cache; no Redis or MongoDB), with
 #     the hf-endpoint target pointed at that API; a bench account signs up, makes an API key
 #     with the `inference` scope and deploys bench/model (text-classification) there;
-#   - backend/examples/bare_hop.rs: forwards every body to the deployment's endpoint URL.
+#     and deploys bench/embed (feature-extraction) for the embeddings targets;
+#   - backend/examples/bare_hop.rs, twice: one forwards every body to the deployment's
+#     endpoint URL ("bare hop"), the other to the upstream's /v1/embeddings ("bare
+#     embeddings": the same answer, byte for byte the size, that "hfb embeddings" gives).
 # wrk (-t1 -c64, a 3 s warm-up then 10 s with --latency) posts {"inputs":"..."} with the
-# same headers (JSON, Bearer API key) to: the upstream directly, the bare hop, and hfb.
+# same headers (JSON, Bearer API key) to: the upstream directly, the bare hop, and hfb;
+# and {"model","input"} to the bare embeddings hop and hfb's /v1/embeddings.
 # The RSS column is the peak resident memory of the process under test (the upstream for
 # "direct"), sampled every 0.25 s during the measured run.
 #
@@ -30,13 +36,12 @@
 #   HFB_BENCH_WORKERS      worker threads of the upstream, the bare hop and hfb (default 1)
 #   HFB_BENCH_NO_BUILD=1   skip `cargo build --release` and use the binaries already built
 #   HFB_BENCH_BASELINE_BIN another `hfb` binary (say, a copy of the last release build before
-#                          a change) measured as a fourth target, "hfb before", in the same
-#                          rounds, set up the same way: the only fair A/B on a noisy machine
+#                          a change) measured as more targets, "hfb before" and "embeddings
+#                          before", in the same rounds, set up the same way: the only fair
+#                          A/B on a noisy machine
 #   HFB_BENCH_LITELLM      the `litellm` executable of a LiteLLM proxy install (a venv outside
-#                          the repo: `pip install 'litellm[proxy]'`). Adds two targets making
-#                          the same OpenAI embeddings call (POST /v1/embeddings, one input, a
-#                          384-dimensional answer): "hfb embeddings" (hfb's OpenAI route to a
-#                          feature-extraction deployment on the upstream) and "litellm" (LiteLLM
+#                          the repo: `pip install 'litellm[proxy]'`). Adds the target "litellm"
+#                          making the same OpenAI embeddings call as "hfb embeddings" (LiteLLM
 #                          proxy, 1 worker, a master key, the upstream's /v1/embeddings as an
 #                          `openai/` model), and the goal hfb embeddings >= 100 x LiteLLM
 #   HFB_BENCH_HOLD=SECONDS after setup, print each target's URL, pid and wrk script, then
@@ -180,18 +185,16 @@ start_hfb() {
   [ "$status" = running ] || { cat "$work/deployment.json" >&2; die "the deployment is not running after 60 s"; }
   endpoint_url=$(field deployment.endpoint_url <"$work/deployment.json")
   [ -n "$endpoint_url" ] || die "the running deployment has no endpoint_url"
-  if [ -n "$litellm_bin" ]; then
-    # The OpenAI route finds a running deployment by model id; a call makes sure it is up.
-    api POST /api/v1/deployments "$access" \
-      '{"model_id":"bench/embed","target":"hf-endpoint","task":"feature-extraction"}' >/dev/null
-    for _ in $(seq 300); do
-      curl -sf --noproxy '*' -o /dev/null -H 'content-type: application/json' \
-        -H "authorization: Bearer $key" --data '{"model":"bench/embed","input":"ready?"}' \
-        "$hfb_url/v1/embeddings" && return 0
-      sleep 0.2
-    done
-    die "the embeddings deployment did not start answering within 60 s"
-  fi
+  # The OpenAI route finds a running deployment by model id; a call makes sure it is up.
+  api POST /api/v1/deployments "$access" \
+    '{"model_id":"bench/embed","target":"hf-endpoint","task":"feature-extraction"}' >/dev/null
+  for _ in $(seq 300); do
+    curl -sf --noproxy '*' -o /dev/null -H 'content-type: application/json' \
+      -H "authorization: Bearer $key" --data '{"model":"bench/embed","input":"ready?"}' \
+      "$hfb_url/v1/embeddings" && return 0
+    sleep 0.2
+  done
+  die "the embeddings deployment did not start answering within 60 s"
 }
 
 # start_litellm: a LiteLLM proxy (1 worker, a master key) serving the upstream's
@@ -231,6 +234,7 @@ if [ -n "$baseline_bin" ]; then
   start_hfb hfb_before "$baseline_bin"
   before_pid="$hfb_pid"
   before_target="$hfb_url/api/v1/deployments/$id/infer"
+  before_embeddings="$hfb_url/v1/embeddings"
   before_key="$key"
 fi
 start_hfb hfb "$hfb_bin"
@@ -238,9 +242,13 @@ start_hfb hfb "$hfb_bin"
 start bare_hop "$hop_bin" --port 0 --workers "$workers" --upstream "$endpoint_url"
 hop_pid="$started_pid"
 hop_url="$started_url"
+start bare_embeddings "$hop_bin" --port 0 --workers "$workers" --upstream "$upstream_url/v1/embeddings"
+embeddings_hop_pid="$started_pid"
+embeddings_hop_url="$started_url"
 
 text="I love this movie, it is wonderful."
 body="{\"inputs\":\"$text\"}"
+embed_body="{\"model\":\"bench/embed\",\"input\":\"$text\"}"
 # post_script FILE KEY BODY: the wrk script posting BODY with that bearer token.
 post_script() {
   cat >"$1" <<LUA
@@ -266,19 +274,34 @@ if [ -n "$baseline_bin" ]; then
   payload["hfb before"]="$body"
   expect["hfb before"]=POSITIVE
 fi
+# The embeddings targets: the same OpenAI call and a 384-float answer of the same size.
+targets+=("bare embeddings" "hfb embeddings")
+url["bare embeddings"]="$embeddings_hop_url/v1/embeddings"
+pid["bare embeddings"]="$embeddings_hop_pid"
+auth["bare embeddings"]="$key"
+payload["bare embeddings"]="$embed_body"
+expect["bare embeddings"]=embedding
+url["hfb embeddings"]="$hfb_url/v1/embeddings"
+pid["hfb embeddings"]="$hfb_pid"
+auth["hfb embeddings"]="$key"
+payload["hfb embeddings"]="$embed_body"
+expect["hfb embeddings"]=embedding
+if [ -n "$baseline_bin" ]; then
+  targets+=("embeddings before")
+  url["embeddings before"]="$before_embeddings"
+  pid["embeddings before"]="$before_pid"
+  auth["embeddings before"]="$before_key"
+  payload["embeddings before"]="$embed_body"
+  expect["embeddings before"]=embedding
+fi
 if [ -n "$litellm_bin" ]; then
   say "starting LiteLLM ($("$litellm_bin" --version 2>/dev/null | tail -1 || true))"
   start_litellm
-  targets+=("hfb embeddings" litellm)
-  url["hfb embeddings"]="$hfb_url/v1/embeddings"
-  pid["hfb embeddings"]="$hfb_pid"
-  auth["hfb embeddings"]="$key"
-  payload["hfb embeddings"]="{\"model\":\"bench/embed\",\"input\":\"$text\"}"
+  targets+=(litellm)
   url[litellm]="$litellm_url/v1/embeddings"
   pid[litellm]="$litellm_pid"
   auth[litellm]=sk-bench-master
   payload[litellm]="{\"model\":\"bench-embed\",\"input\":\"$text\"}"
-  expect["hfb embeddings"]=embedding
   expect[litellm]=embedding
 fi
 
@@ -367,7 +390,8 @@ import statistics, sys
 
 rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
 conns = sys.argv[2]
-order = [t for t in ["direct", "bare hop", "hfb", "hfb before", "hfb embeddings", "litellm"]
+order = [t for t in ["direct", "bare hop", "hfb", "hfb before", "bare embeddings",
+                    "hfb embeddings", "embeddings before", "litellm"]
          if any(r[0] == t for r in rows)]
 med = {}
 for t in order:
@@ -382,21 +406,38 @@ for t in order:
     }
 d, b, h = med["direct"], med["bare hop"], med["hfb"]
 
-print(f"{'target':<14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
+# The embeddings targets are compared with the bare hop relaying the same embeddings
+# answer; "direct" (a small text-classification answer) is no reference for them.
+embedding_targets = {"bare embeddings", "hfb embeddings", "embeddings before", "litellm"}
+
+def refs(t):
+    """The bare hop and the direct target a target is compared with (None: not measured)."""
+    return (med["bare embeddings"], None) if t in embedding_targets else (b, d)
+
+def ratio(m, ref, fmt):
+    return format(m["rps"] / ref["rps"], fmt) if ref else "-"
+
+def added(m, ref, fmt):
+    return format(m["p50"] - ref["p50"], fmt) if ref else "-"
+
+print("x bare / +p50 vs bare: against the bare hop relaying the same kind of answer")
+print(f"{'target':<17} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MB':>7} "
       f"{'x bare':>7} {'x direct':>8} {'+p50 vs direct':>15} {'+p50 vs bare':>13} {'CPU us/call':>12}")
 for t in order:
     m = med[t]
-    print(f"{t:<14} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
-          f"{m['rps'] / b['rps']:>7.2f} {m['rps'] / d['rps']:>8.2f} "
-          f"{m['p50'] - d['p50']:>+15.3f} {m['p50'] - b['p50']:>+13.3f} {m['cpu']:>12.1f}")
+    bare, direct = refs(t)
+    print(f"{t:<17} {m['rps']:>9.0f} {m['p50']:>8.3f} {m['p99']:>8.3f} {m['rss']:>7.1f} "
+          f"{ratio(m, bare, '>7.2f')} {ratio(m, direct, '>8.2f'):>8} "
+          f"{added(m, direct, '>+15.3f'):>15} {added(m, bare, '>+13.3f')} {m['cpu']:>12.1f}")
 print()
 print("| target | req/s | p50 | p99 | peak RSS | CPU per call | x bare hop | x direct | added p50 vs direct | added p50 vs bare hop |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for t in order:
     m = med[t]
+    bare, direct = refs(t)
     print(f"| {t} | {m['rps']:,.0f} | {m['p50']:.2f} ms | {m['p99']:.2f} ms | {m['rss']:.0f} MB | "
-          f"{m['cpu']:.1f} µs | {m['rps'] / b['rps']:.2f} | {m['rps'] / d['rps']:.2f} | "
-          f"{m['p50'] - d['p50']:+.2f} ms | {m['p50'] - b['p50']:+.2f} ms |")
+          f"{m['cpu']:.1f} µs | {ratio(m, bare, '.2f')} | {ratio(m, direct, '.2f')} | "
+          f"{added(m, direct, '+.2f')}{' ms' if direct else ''} | {added(m, bare, '+.2f')} ms |")
 print()
 
 def goal(ok, what, value):
@@ -411,21 +452,29 @@ goal(h["rps"] >= 0.8 * d["rps"], "hfb throughput >= 0.80 x direct (issue 6 as wr
      f"{h['rps'] / d['rps']:.2f}")
 goal(h["p50"] - d["p50"] < 0.3, "hfb p50 - direct p50 < 0.3 ms (issue 6 as written)",
      f"{h['p50'] - d['p50']:+.3f} ms")
+be, e = med["bare embeddings"], med["hfb embeddings"]
+goal(e["rps"] >= 0.8 * be["rps"],
+     "hfb /v1/embeddings throughput >= 0.80 x the bare hop relaying the same answer (BENCHMARKS)",
+     f"{e['rps'] / be['rps']:.2f}")
+goal(e["rss"] < 50, "hfb peak RSS under the embeddings load < 50 MB", f"{e['rss']:.1f} MB")
 errors = {t: med[t]["errors"] for t in order if med[t]["errors"]}
 goal(not errors, "no non-2xx answers or socket errors during measured runs",
      ", ".join(f"{t}: {n}" for t, n in errors.items()) or "none")
 if "litellm" in med:
-    e, l = med["hfb embeddings"], med["litellm"]
+    l = med["litellm"]
     goal(e["rps"] >= 100 * l["rps"], "hfb /v1/embeddings throughput >= 100 x LiteLLM's (BENCHMARKS)",
          f"{e['rps'] / l['rps']:.0f}x")
-    goal(e["rss"] < 50, "hfb peak RSS under the embeddings load < 50 MB", f"{e['rss']:.1f} MB")
 if "hfb before" in med:
     hb = med["hfb before"]
     print(f"hfb / hfb before (the change, same rounds): {h['rps'] / hb['rps']:.2f}x throughput, "
           f"{h['cpu'] / hb['cpu']:.2f}x CPU per call")
+    eb = med["embeddings before"]
+    print(f"hfb embeddings / embeddings before: {e['rps'] / eb['rps']:.2f}x throughput, "
+          f"{e['cpu'] / eb['cpu']:.2f}x CPU per call")
 print(f"CPU per call (steadier than req/s on a shared machine): hfb {h['cpu']:.1f} us, "
       f"bare hop {b['cpu']:.1f} us: hfb's own work {h['cpu'] - b['cpu']:.1f} us per call, "
-      f"{h['cpu'] / b['cpu']:.2f}x the bare hop's")
+      f"{h['cpu'] / b['cpu']:.2f}x the bare hop's; embeddings: hfb {e['cpu']:.1f} us, "
+      f"bare hop {be['cpu']:.1f} us, {e['cpu'] / be['cpu']:.2f}x")
 print(f"(on 2 cores wrk, the upstream and the proxy share the CPUs: read the issue's 'direct' goals next to"
       f" the bare hop's own 'x direct'; at {conns} connections p50 is mostly queueing: about {conns} / req/s)")
 PY
