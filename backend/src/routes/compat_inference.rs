@@ -22,11 +22,11 @@ pub(crate) fn hf_answer(out: inference::InferOutcome) -> HttpResponse {
     for header in out.headers() {
         res.insert_header(header);
     }
-    match out.raw {
-        Some(raw) => res
+    match out.answer {
+        inference::Answer::Json(value) => res.json(value),
+        inference::Answer::Raw { bytes, .. } | inference::Answer::Vectors { bytes, .. } => res
             .content_type(actix_web::mime::APPLICATION_JSON)
-            .body(raw),
-        None => res.json(out.body),
+            .body(bytes),
     }
 }
 
@@ -115,7 +115,17 @@ pub async fn openai_embeddings(
         inference::openai_embeddings(&state, &who, &body).await
     }
     .await;
-    openai_answer(result)
+    match result {
+        Ok((json, headers)) => {
+            let mut res = HttpResponse::Ok();
+            for header in headers {
+                res.insert_header(header);
+            }
+            res.content_type(actix_web::mime::APPLICATION_JSON)
+                .body(json)
+        }
+        Err(e) => openai_error(&e),
+    }
 }
 
 /// OpenAI `POST /v1/chat/completions` on a text-generation deployment; with

@@ -153,7 +153,7 @@ pub async fn run(
                         i,
                         inference::run(state, d, inference::CallBody::new(body), None)
                             .await
-                            .map(|o| o.body),
+                            .and_then(|o| o.answer.into_value()),
                     )
                 }
             })

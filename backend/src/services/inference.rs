@@ -4,6 +4,7 @@
 //! in this process yet, e.g. after a restart) is loaded by the call. Validation happens
 //! before any model work: a 422 lists every field error.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -23,6 +24,7 @@ use crate::services::deployments::set_status;
 use crate::services::tasks;
 use crate::services::upstream::{self, UpstreamRequest};
 use crate::services::validation::Validator;
+use crate::services::vectors::{self, Scanned};
 use crate::state::AppState;
 
 pub use crate::services::tasks::{MAX_INPUT_CHARS, MAX_INPUTS};
@@ -62,11 +64,33 @@ impl CallBody {
     }
 }
 
+/// A call's answer.
+pub enum Answer {
+    /// Made by hfb (the local runtime).
+    Json(Value),
+    /// A remote deployment's answer exactly as it arrived (checked to be `value`), sent on
+    /// as is.
+    Raw { bytes: Bytes, value: Value },
+    /// A remote feature-extraction answer, checked on its bytes without converting a
+    /// number (see [`vectors`]); sent on as is.
+    Vectors { bytes: Bytes, scanned: Scanned },
+}
+
+impl Answer {
+    /// The answer as a JSON value (a vectors answer is parsed here, once).
+    pub fn into_value(self) -> Result<Value, ApiError> {
+        match self {
+            Answer::Json(value) | Answer::Raw { value, .. } => Ok(value),
+            Answer::Vectors { bytes, .. } => {
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)
+            }
+        }
+    }
+}
+
 /// What a call answered, with what the response headers report.
 pub struct InferOutcome {
-    pub body: Value,
-    /// The upstream's answer exactly as it arrived (checked to be `body`), sent on as is.
-    pub raw: Option<Bytes>,
+    pub answer: Answer,
     pub truncated: usize,
     pub tokens: usize,
     /// The model had to be loaded for this call (cold start).
@@ -296,8 +320,7 @@ async fn run_local(
             }
             .map_err(ApiError::internal)?;
             Ok(InferOutcome {
-                body,
-                raw: None,
+                answer: Answer::Json(body),
                 truncated: out.truncated,
                 tokens,
                 cold_start,
@@ -313,8 +336,7 @@ async fn run_local(
                 .map_err(runtime_error)?;
             let body = serde_json::to_value(out.scores).map_err(ApiError::internal)?;
             Ok(InferOutcome {
-                body,
-                raw: None,
+                answer: Answer::Json(body),
                 truncated: out.truncated,
                 tokens: out.total_tokens,
                 cold_start,
@@ -446,13 +468,29 @@ async fn run_remote(
             .into(),
     };
     let request = upstream_request(state, d, "", bytes).await?;
+    let answer = state.upstreams.call_raw(&request).await?;
+    // Embeddings: the shape read off the bytes when it is right; anything else (and every
+    // other task) is parsed, which also says precisely what is wrong.
+    if task == "feature-extraction"
+        && let Some(scanned) = vectors::scan(&answer.raw)
+        && tasks::embeddings_fit(&body.json, &scanned)
+    {
+        answer.permit.succeeded(answer.trace);
+        return Ok(remote_outcome(
+            Answer::Vectors {
+                bytes: answer.raw,
+                scanned,
+            },
+            answer.trace,
+        ));
+    }
     let upstream::JsonAnswer {
-        value: answer,
+        value,
         raw,
         trace,
         permit,
-    } = state.upstreams.call_json(&request).await?;
-    if let Err(why) = tasks::check_response(task, &body.json, &answer) {
+    } = answer.json()?;
+    if let Err(why) = tasks::check_response(task, &body.json, &value) {
         tracing::warn!(deployment = %d.id, task, why, "upstream answered the wrong shape");
         permit.failed(trace, "invalid_response", true);
         return Err(upstream::invalid_response(format!(
@@ -461,14 +499,17 @@ async fn run_remote(
         .with_upstream(trace));
     }
     permit.succeeded(trace);
-    Ok(InferOutcome {
-        body: answer,
-        raw: Some(raw),
+    Ok(remote_outcome(Answer::Raw { bytes: raw, value }, trace))
+}
+
+fn remote_outcome(answer: Answer, trace: UpstreamTrace) -> InferOutcome {
+    InferOutcome {
+        answer,
         truncated: 0,
         tokens: 0,
         cold_start: false,
         upstream: Some(trace),
-    })
+    }
 }
 
 /// The deployment's model, loading it when it was scaled to zero (the status follows).
@@ -494,7 +535,7 @@ pub async fn openai_embeddings(
     state: &AppState,
     who: &Principal,
     body: &Value,
-) -> Result<Value, ApiError> {
+) -> Result<(Bytes, Vec<(HeaderName, HeaderValue)>), ApiError> {
     let mut v = Validator::default();
     let model = body
         .get("model")
@@ -528,23 +569,51 @@ pub async fn openai_embeddings(
         Some("feature-extraction"),
     )
     .await?;
-    let vectors = match out.body {
-        Value::Array(vectors) => vectors,
-        _ => Vec::new(),
+    let headers = out.headers();
+    Ok((openai_embeddings_answer(out, model)?, headers))
+}
+
+/// The OpenAI embeddings list of a feature-extraction answer to a list of inputs. A
+/// remote answer's vectors are copied as they arrived, never converted.
+fn openai_embeddings_answer(out: InferOutcome, model: &str) -> Result<Bytes, ApiError> {
+    let mut json = Vec::with_capacity(256);
+    json.extend_from_slice(br#"{"object":"list","data":["#);
+    let mut item = |index: usize, embedding: &[u8]| {
+        if index > 0 {
+            json.push(b',');
+        }
+        let _ = write!(
+            json,
+            r#"{{"object":"embedding","index":{index},"embedding":"#
+        );
+        json.extend_from_slice(embedding);
+        json.push(b'}');
     };
-    let data: Vec<Value> = vectors
-        .into_iter()
-        .enumerate()
-        .map(|(index, embedding)| {
-            serde_json::json!({ "object": "embedding", "index": index, "embedding": embedding })
-        })
-        .collect();
-    Ok(serde_json::json!({
-        "object": "list",
-        "data": data,
-        "model": model,
-        "usage": { "prompt_tokens": out.tokens, "total_tokens": out.tokens },
-    }))
+    match out.answer {
+        Answer::Vectors { bytes, scanned } => {
+            for (index, (_, range)) in scanned.items.into_iter().enumerate() {
+                item(index, &bytes[range]);
+            }
+        }
+        answer => {
+            if let Value::Array(vectors) = answer.into_value()? {
+                for (index, vector) in vectors.iter().enumerate() {
+                    item(
+                        index,
+                        &serde_json::to_vec(vector).map_err(ApiError::internal)?,
+                    );
+                }
+            }
+        }
+    }
+    json.extend_from_slice(br#"],"model":"#);
+    serde_json::to_writer(&mut json, model).map_err(ApiError::internal)?;
+    let tokens = out.tokens;
+    let _ = write!(
+        json,
+        r#","usage":{{"prompt_tokens":{tokens},"total_tokens":{tokens}}}}}"#
+    );
+    Ok(json.into())
 }
 
 /// `GET /v1/models` (OpenAI): the team's running deployments, by name and by model id.

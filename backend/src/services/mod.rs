@@ -14,3 +14,4 @@ pub mod tasks;
 pub mod teams;
 pub mod upstream;
 pub mod validation;
+pub mod vectors;

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::services::validation::Validator;
+use crate::services::vectors::Scanned;
 
 /// Most inputs in one call (and, for `/batch`, the default most items).
 pub const MAX_INPUTS: usize = 256;
@@ -316,6 +317,19 @@ fn one_answer(task: &str, v: &Value) -> bool {
     }
 }
 
+/// A feature-extraction answer read by [`vectors::scan`] has the task's shape: what
+/// [`check_response`] accepts for it, without the numbers parsed.
+pub fn embeddings_fit(request: &Value, answer: &Scanned) -> bool {
+    match batch_len("feature-extraction", request) {
+        Some(n) => {
+            answer.len == n
+                && answer.items.len() == n
+                && answer.items.iter().all(|(shape, _)| shape.is_embedding())
+        }
+        None => answer.shape.is_embedding(),
+    }
+}
+
 /// Checks an upstream answer against the task's response shape; `Err` says what is wrong.
 pub fn check_response(task: &str, request: &Value, answer: &Value) -> Result<(), String> {
     let ok = match task {
@@ -462,5 +476,43 @@ mod tests {
         assert!(check_response("sentence-similarity", &sim, &json!([0.5, 0.1])).is_ok());
         assert!(check_response("sentence-similarity", &sim, &json!([0.5])).is_err());
         assert!(check_response("some-new-task", &one, &json!("anything")).is_ok());
+    }
+
+    /// The check on bytes accepts exactly what the check on values accepts, for every
+    /// answer `scan` can read (the others go to the value check).
+    #[test]
+    fn embeddings_checked_on_bytes_agree_with_the_value_check() {
+        let requests = [
+            json!({ "inputs": "x" }),
+            json!({ "inputs": ["x"] }),
+            json!({ "inputs": ["x", "y"] }),
+        ];
+        let answers = [
+            "[0.1, 0.2]",
+            "[[0.1, 0.2]]",
+            "[[0.1], [0.2]]",
+            "[[[0.1], [0.2]], [0.3]]",
+            "[[[0.1, 0.2], [0.3, 0.4]]]",
+            "[[[0.1]], [[0.2]]]",
+            "[]",
+            "[[]]",
+            "[[], [0.1]]",
+            "[[0.1], 0.2]",
+            "[0.1, [0.2]]",
+            "[[[]]]",
+            "[[[0.1]], []]",
+            "[[0.1]]",
+        ];
+        for request in &requests {
+            for answer in answers {
+                let scanned = crate::services::vectors::scan(answer.as_bytes()).unwrap();
+                let value: Value = serde_json::from_str(answer).unwrap();
+                assert_eq!(
+                    embeddings_fit(request, &scanned),
+                    check_response("feature-extraction", request, &value).is_ok(),
+                    "{request} answered {answer}"
+                );
+            }
+        }
     }
 }

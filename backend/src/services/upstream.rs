@@ -301,6 +301,33 @@ pub struct Answer<'a> {
     pub permit: Permit<'a>,
 }
 
+/// A 2xx answer read whole, not parsed yet.
+pub struct RawAnswer<'a> {
+    pub raw: actix_web::web::Bytes,
+    pub trace: UpstreamTrace,
+    pub permit: Permit<'a>,
+}
+
+impl<'a> RawAnswer<'a> {
+    /// The answer parsed as JSON; a 502 `invalid_response` (counted against the
+    /// deployment) when it is not.
+    pub fn json(self) -> Result<JsonAnswer<'a>, ApiError> {
+        let Self { raw, trace, permit } = self;
+        match serde_json::from_slice(&raw) {
+            Ok(value) => Ok(JsonAnswer {
+                value,
+                raw,
+                trace,
+                permit,
+            }),
+            Err(_) => {
+                permit.failed(trace, "invalid_response", true);
+                Err(invalid_response("the deployment's answer is not JSON").with_upstream(trace))
+            }
+        }
+    }
+}
+
 /// A 2xx answer read and parsed as JSON, with its bytes as they arrived.
 pub struct JsonAnswer<'a> {
     pub value: Value,
@@ -685,30 +712,24 @@ impl Upstreams {
         .with_retry_after(wait.map_or(1, ceil_secs).max(1))
     }
 
-    /// The attempts of [`send`](Self::send) through the direct client, then the answer
-    /// read as JSON. An answer that is not JSON is settled as a failure (502
-    /// `upstream_error`, reason `invalid_response`).
-    pub async fn call_json(&self, req: &UpstreamRequest) -> Result<JsonAnswer<'_>, ApiError> {
+    /// The attempts of [`send`](Self::send) through the direct client, then the whole
+    /// answer read (up to the answer size limit). The caller settles the permit once it
+    /// has checked the answer.
+    pub async fn call_raw(&self, req: &UpstreamRequest) -> Result<RawAnswer<'_>, ApiError> {
         let (reply, trace, permit) = self.exchange(req, true).await?;
-        let bytes = match reply.read_limited(MAX_ANSWER_BYTES).await {
-            Ok(b) => b,
+        match reply.read_limited(MAX_ANSWER_BYTES).await {
+            Ok(raw) => Ok(RawAnswer { raw, trace, permit }),
             Err(e) => {
                 permit.failed(trace, "upstream_error", true);
-                return Err(e.with_upstream(trace));
-            }
-        };
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => Ok(JsonAnswer {
-                value,
-                raw: bytes,
-                trace,
-                permit,
-            }),
-            Err(_) => {
-                permit.failed(trace, "invalid_response", true);
-                Err(invalid_response("the deployment's answer is not JSON").with_upstream(trace))
+                Err(e.with_upstream(trace))
             }
         }
+    }
+
+    /// [`call_raw`](Self::call_raw), with the answer parsed as JSON. An answer that is
+    /// not JSON is settled as a failure (502 `upstream_error`, reason `invalid_response`).
+    pub async fn call_json(&self, req: &UpstreamRequest) -> Result<JsonAnswer<'_>, ApiError> {
+        self.call_raw(req).await?.json()
     }
 
     /// Counters in the Prometheus text format.

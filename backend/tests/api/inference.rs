@@ -758,3 +758,119 @@ async fn remote_batches_call_per_item_and_keep_failures_apart() {
     let sent = r.last_sent().await;
     assert_eq!(sent["parameters"], json!({ "top_k": 1 }));
 }
+
+/// A remote feature-extraction deployment: the vectors reach the caller exactly as the
+/// upstream wrote them (hfb checks their shape on the bytes and never reformats a
+/// number), on the task route, the Hugging Face route, the OpenAI route and in batches;
+/// answers of the wrong shape are still 502s.
+#[tokio::test]
+async fn remote_embeddings_are_relayed_as_written_and_checked() {
+    let r = remote("feature-extraction", &[("HFB_BREAKER_FAILURES", "100")]).await;
+    let raw =
+        |text: &'static str| ResponseTemplate::new(200).set_body_raw(text, "application/json");
+    // Two inputs: the answer, number for number, in the upstream's own spelling.
+    let two = "[[0.5, -2.5e-3, 1E+2],\n [0, -0.0, 12.25]]";
+    Mock::given(method("POST"))
+        .and(path(r.ep.as_str()))
+        .and(wiremock::matchers::body_string_contains("second"))
+        .respond_with(raw(two))
+        .with_priority(1)
+        .mount(&r.server)
+        .await;
+    let one = "[[0.125,-7e-5,3]]";
+    r.answer(raw(one), u64::MAX, 5).await;
+
+    let res = r.infer(json!({ "inputs": ["first", "second"] })).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header_of(&res, "x-hfb-attempts"), "1");
+    assert_eq!(res.text().await.unwrap(), two, "relayed byte for byte");
+
+    let res = r
+        .app
+        .post_as(
+            "/models/acme/model",
+            &r.token,
+            &json!({ "inputs": ["first"] }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), one);
+
+    let res = r
+        .app
+        .post_as(
+            "/v1/embeddings",
+            &r.token,
+            &json!({ "model": "acme/model", "input": ["first", "second"] }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header_of(&res, "x-hfb-upstream-status"), "200");
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("[0.5, -2.5e-3, 1E+2]") && text.contains("[0, -0.0, 12.25]"),
+        "the vectors as the upstream wrote them: {text}"
+    );
+    let answer: Value = serde_json::from_str(&text).expect("the OpenAI answer is JSON");
+    assert_eq!(answer["object"], "list");
+    assert_eq!(answer["model"], "acme/model");
+    assert_eq!(answer["data"][1]["object"], "embedding");
+    assert_eq!(answer["data"][1]["index"], 1);
+    assert_eq!(answer["data"][0]["embedding"], json!([0.5, -0.0025, 100.0]));
+    assert_eq!(answer["data"][1]["embedding"], json!([0, -0.0, 12.25]));
+    assert!(answer["usage"]["prompt_tokens"].is_u64(), "{answer}");
+    assert_eq!(
+        r.last_sent().await,
+        json!({ "inputs": ["first", "second"] })
+    );
+
+    let res = r
+        .app
+        .post_as(
+            &format!("/api/v1/deployments/{}/batch", r.id),
+            &r.token,
+            &json!({ "inputs": ["first", "second"] }),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let out: Value = res.json().await.unwrap();
+    assert_eq!(
+        out["results"][0]["output"],
+        json!([[0.125, -7e-5, 3]]),
+        "{out:#}"
+    );
+    assert_eq!(
+        out["results"][1]["output"][1],
+        json!([0, -0.0, 12.25]),
+        "{out:#}"
+    );
+
+    // Wrong shapes, and numbers JSON does not have, are the upstream's fault.
+    for (answer, why) in [
+        ("[[0.1]]", "expected 2 answers"),
+        ("[[0.1], [\"x\"]]", "not a feature-extraction response"),
+        ("[[0.1], []]", "not a feature-extraction response"),
+        ("[[0.1], [NaN]]", "not JSON"),
+    ] {
+        r.answer(raw(answer), 1, 1).await;
+        let res = r
+            .app
+            .post_as(
+                "/v1/embeddings",
+                &r.token,
+                &json!({ "model": "acme/model", "input": ["a", "b"] }),
+            )
+            .await;
+        assert_eq!(res.status(), 502, "{answer}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "upstream_error", "{answer}: {err}");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(message.contains(why), "{answer}: {message}");
+    }
+    r.expect_metric(
+        "hfb_upstream_calls_total",
+        r#",outcome="invalid_response""#,
+        4,
+    )
+    .await;
+}
