@@ -13,6 +13,12 @@ use std::ops::Range;
 
 /// Deeper nesting than a list of per-token vectors is not an embeddings answer.
 const MAX_DEPTH: u8 = 3;
+/// serde_json refuses a number beyond `f64`'s range (about 1.8e308), and an accepted
+/// answer must parse (the batch route does parse it). A number with at most 199 integer
+/// digits and an exponent of at most 2 digits stays under 1e298; anything longer is left
+/// to the value path, which decides.
+const MAX_INTEGER_DIGITS: usize = 199;
+const MAX_EXPONENT_DIGITS: usize = 2;
 
 /// What a JSON value made only of numbers and arrays is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,42 +56,36 @@ pub struct Scanned {
 /// The shape of `bytes` when it is one JSON array of numbers and arrays (whitespace
 /// around it allowed); `None` for anything else, valid JSON or not.
 pub fn scan(bytes: &[u8]) -> Option<Scanned> {
-    let mut s = Scanner { b: bytes, i: 0 };
-    s.ws();
-    if s.peek()? != b'[' {
+    let mut i = ws(bytes, 0);
+    if *bytes.get(i)? != b'[' {
         return None;
     }
-    s.i += 1;
     let mut items = Vec::new();
     let mut acc = Acc::default();
-    s.ws();
-    if s.peek()? == b']' {
-        s.i += 1;
+    i = ws(bytes, i + 1);
+    if *bytes.get(i)? == b']' {
+        i += 1;
     } else {
         loop {
-            s.ws();
-            let start = s.i;
-            let shape = s.value(1)?;
+            let start = i;
+            let shape;
+            (i, shape) = value(bytes, i, 1)?;
             if shape != Shape::Number {
-                items.push((shape, start..s.i));
+                items.push((shape, start..i));
             }
             acc.add(shape);
-            s.ws();
-            match s.peek()? {
-                b',' => s.i += 1,
+            i = ws(bytes, i);
+            match *bytes.get(i)? {
+                b',' => i = ws(bytes, i + 1),
                 b']' => {
-                    s.i += 1;
+                    i += 1;
                     break;
                 }
                 _ => return None,
             }
         }
     }
-    s.ws();
-    if s.i != bytes.len() {
-        return None;
-    }
-    Some(Scanned {
+    (ws(bytes, i) == bytes.len()).then(|| Scanned {
         shape: acc.shape(),
         items,
         len: acc.len,
@@ -123,91 +123,177 @@ impl Acc {
     }
 }
 
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
+// The scanner works on the slice and an index (returned past what was read), so the
+// index stays in a register: a vector's numbers are most of an answer's bytes.
+
+/// Past the whitespace at `i`.
+#[inline]
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\r' | b'\t') = b.get(i) {
+        i += 1;
+    }
+    i
 }
 
-impl Scanner<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+/// The number or array at `i` (not whitespace), at nesting `depth` (the top-level array's
+/// items are at 1): the index past it, and its shape.
+fn value(b: &[u8], i: usize, depth: u8) -> Option<(usize, Shape)> {
+    match *b.get(i)? {
+        b'[' if depth < MAX_DEPTH => array(b, i + 1, depth + 1),
+        _ => Some((number(b, i)?, Shape::Number)),
     }
+}
 
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
-            self.i += 1;
-        }
-    }
-
-    fn digits(&mut self) -> usize {
-        let start = self.i;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.i += 1;
-        }
-        self.i - start
-    }
-
-    /// A number or an array at nesting `depth` (the top-level array's items are at 1).
-    fn value(&mut self, depth: u8) -> Option<Shape> {
-        match self.peek()? {
-            b'[' if depth < MAX_DEPTH => self.array(depth + 1),
-            b'-' | b'0'..=b'9' => self.number(),
-            _ => None,
-        }
-    }
-
-    fn array(&mut self, depth: u8) -> Option<Shape> {
-        self.i += 1;
-        let mut acc = Acc::default();
-        self.ws();
-        if self.peek()? == b']' {
-            self.i += 1;
-            return Some(Shape::Empty);
-        }
-        loop {
-            self.ws();
-            acc.add(self.value(depth)?);
-            self.ws();
-            match self.peek()? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(acc.shape());
-                }
-                _ => return None,
+/// The rest of an array after its `[`.
+fn array(b: &[u8], i: usize, depth: u8) -> Option<(usize, Shape)> {
+    let mut i = ws(b, i);
+    let mut acc = Acc::default();
+    match *b.get(i)? {
+        b']' => return Some((i + 1, Shape::Empty)),
+        b'[' => {}
+        // Most likely a vector: its numbers in one tight loop.
+        _ => match numbers(b, i)? {
+            (end, true) => return Some((end, Shape::Vector)),
+            (at, false) => {
+                // Numbers, then an array: mixed, so `Other` whatever follows.
+                i = at;
+                acc.add(Shape::Number);
             }
-        }
+        },
     }
-
-    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, JSON's number grammar.
-    fn number(&mut self) -> Option<Shape> {
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => {
-                self.digits();
-            }
+    loop {
+        let shape;
+        (i, shape) = value(b, i, depth)?;
+        acc.add(shape);
+        i = ws(b, i);
+        match *b.get(i)? {
+            b',' => i = ws(b, i + 1),
+            b']' => return Some((i + 1, acc.shape())),
             _ => return None,
         }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            if self.digits() == 0 {
-                return None;
-            }
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'+' | b'-') = self.peek() {
-                self.i += 1;
-            }
-            if self.digits() == 0 {
-                return None;
-            }
-        }
-        Some(Shape::Number)
     }
+}
+
+/// Numbers separated by commas, from `i` (where one starts) to the closing `]`: the index
+/// past the `]` and `true`; or, when an array stands where a number would (a mixed array),
+/// the index of its `[` and `false`. [`number`]'s grammar, written out in the loop: this is
+/// where an embeddings answer's bytes are read, about ten per number.
+fn numbers(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    loop {
+        let mut c = *b.get(i)?;
+        if c == b'-' {
+            i += 1;
+            c = *b.get(i)?;
+        }
+        if c == b'0' {
+            i += 1;
+        } else if c.wrapping_sub(b'1') < 9 {
+            let end = digits(b, i + 1);
+            if end - i > MAX_INTEGER_DIGITS {
+                return None;
+            }
+            i = end;
+        } else {
+            return None;
+        }
+        c = *b.get(i)?;
+        if c == b'.' {
+            let end = digits(b, i + 1);
+            if end == i + 1 {
+                return None;
+            }
+            i = end;
+            c = *b.get(i)?;
+        }
+        if (c | 0x20) == b'e' {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            let end = digits(b, i);
+            if !(1..=MAX_EXPONENT_DIGITS).contains(&(end - i)) {
+                return None;
+            }
+            i = end;
+            c = *b.get(i)?;
+        }
+        if c != b',' && c != b']' {
+            i = ws(b, i);
+            c = *b.get(i)?;
+        }
+        i += 1;
+        match c {
+            b',' => {}
+            b']' => return Some((i, true)),
+            _ => return None,
+        }
+        if !matches!(b.get(i), Some(b'-' | b'0'..=b'9')) {
+            i = ws(b, i);
+            if *b.get(i)? == b'[' {
+                return Some((i, false));
+            }
+        }
+    }
+}
+
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` at `i`, JSON's number grammar, within
+/// [`MAX_INTEGER_DIGITS`] and [`MAX_EXPONENT_DIGITS`]: the index past it.
+#[inline]
+fn number(b: &[u8], mut i: usize) -> Option<usize> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match *b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => {
+            let end = digits(b, i + 1);
+            if end - i > MAX_INTEGER_DIGITS {
+                return None;
+            }
+            i = end;
+        }
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        let end = digits(b, i + 1);
+        if end == i + 1 {
+            return None;
+        }
+        i = end;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let end = digits(b, i);
+        if !(1..=MAX_EXPONENT_DIGITS).contains(&(end - i)) {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
+}
+
+/// Past the run of ASCII digits at `i`, read eight bytes at a time (most of an embeddings
+/// answer's bytes are digits).
+#[inline(always)]
+fn digits(b: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        // Digits become 0..=9. Adding 0x76 sets a byte's high bit when it was 10..=0x7f,
+        // `| x` when it was 0x80 and up: a set bit marks a byte that is not a digit. A
+        // carry out of such a byte only reaches later bytes, past the first non-digit.
+        let x = u64::from_le_bytes(*chunk) ^ 0x3030_3030_3030_3030;
+        let stops = (x.wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while b.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -233,6 +319,11 @@ mod tests {
         assert_eq!(s.len, 2);
         assert_eq!(s.items, vec![(Shape::Vector, 2..7), (Shape::Vector, 9..12)]);
         assert!(scan(b"[1,2]").unwrap().items.is_empty());
+        // Digit runs longer than the eight bytes read at a time.
+        assert_eq!(
+            shape("[12345678901234567, 0.12345678901234567e12, -1e-99]"),
+            Some(Shape::Vector)
+        );
     }
 
     #[test]
@@ -258,6 +349,12 @@ mod tests {
             "[null]",
             "{}",
             "[{}]",
+            "[123456789\u{e9}]",
+            "[0.12345678\u{80}1]",
+            "[1234567890123456:]",
+            "[00]",
+            "[1e400]",
+            "[1e999999999999999999999]",
             "1",
             "[1]]",
             "[1] x",
@@ -279,6 +376,14 @@ mod tests {
             Value::Array(a) if a.iter().all(|i| shape_of(i) == Shape::Vector) => Shape::Vectors,
             _ => Shape::Other,
         }
+    }
+
+    /// Some exponent in `text` has more than [`MAX_EXPONENT_DIGITS`] digits.
+    fn long_exponent(text: &str) -> bool {
+        text.split(['e', 'E']).skip(1).any(|after| {
+            let digits = after.trim_start_matches(['+', '-']);
+            digits.bytes().take_while(u8::is_ascii_digit).count() > MAX_EXPONENT_DIGITS
+        })
     }
 
     fn nesting(v: &Value) -> u8 {
@@ -311,7 +416,18 @@ mod tests {
             }
             out.push(']');
         } else {
-            out.push_str(["0", "-0.5", "12", "3.25e-4", "-7E+2", "0.000001", "1e9"][rng.next(7)]);
+            let numbers = [
+                "0",
+                "-0.5",
+                "12",
+                "3.25e-4",
+                "-7E+2",
+                "0.000001",
+                "1e9",
+                "-0.0123456789012345678",
+                "123456789012345678901234567890",
+            ];
+            out.push_str(numbers[rng.next(numbers.len())]);
         }
     }
 
@@ -344,7 +460,10 @@ mod tests {
                 // Generated JSON holds only numbers and arrays: refusing it is right only
                 // when it is not an array or is nested too deep.
                 if let Some(value @ Value::Array(_)) = &parsed {
-                    assert!(nesting(value) > MAX_DEPTH, "{text:?} was refused");
+                    assert!(
+                        nesting(value) > MAX_DEPTH || long_exponent(&text),
+                        "{text:?} was refused"
+                    );
                 }
                 continue;
             };
