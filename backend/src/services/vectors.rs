@@ -275,20 +275,39 @@ fn number(b: &[u8], mut i: usize) -> Option<usize> {
     Some(i)
 }
 
-/// Past the run of ASCII digits at `i`, read eight bytes at a time (most of an embeddings
-/// answer's bytes are digits).
+/// Past the run of ASCII digits at `i` (most of an embeddings answer's bytes are digits).
+/// One eight-byte read covers the usual run; longer runs and the answer's last bytes take
+/// the loop.
 #[inline(always)]
-fn digits(b: &[u8], mut i: usize) -> usize {
+fn digits(b: &[u8], i: usize) -> usize {
+    if let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>)
+        && let Some(n) = digits_in(chunk)
+    {
+        return i + n;
+    }
+    long_digits(b, i)
+}
+
+/// How many of `chunk`'s bytes are digits before the first that is not; `None` when all
+/// eight are.
+#[inline(always)]
+fn digits_in(chunk: &[u8; 8]) -> Option<usize> {
+    // Digits become 0..=9. Adding 0x76 sets a byte's high bit when it was 10..=0x7f, `| x`
+    // when it was 0x80 and up: a set bit marks a byte that is not a digit. A carry out of
+    // such a byte only reaches later bytes, past the first non-digit.
+    let x = u64::from_le_bytes(*chunk) ^ 0x3030_3030_3030_3030;
+    let stops = (x.wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
+    (stops != 0).then(|| (stops.trailing_zeros() / 8) as usize)
+}
+
+/// [`digits`] for runs of eight digits or more, and near the end of the answer.
+#[cold]
+fn long_digits(b: &[u8], mut i: usize) -> usize {
     while let Some(chunk) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        // Digits become 0..=9. Adding 0x76 sets a byte's high bit when it was 10..=0x7f,
-        // `| x` when it was 0x80 and up: a set bit marks a byte that is not a digit. A
-        // carry out of such a byte only reaches later bytes, past the first non-digit.
-        let x = u64::from_le_bytes(*chunk) ^ 0x3030_3030_3030_3030;
-        let stops = (x.wrapping_add(0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
-        if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
+        match digits_in(chunk) {
+            Some(n) => return i + n,
+            None => i += 8,
         }
-        i += 8;
     }
     while b.get(i).is_some_and(u8::is_ascii_digit) {
         i += 1;
