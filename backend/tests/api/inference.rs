@@ -79,6 +79,17 @@ impl Remote {
             .await
     }
 
+    /// OpenAI `POST /v1/embeddings` of `input` on this deployment's model.
+    async fn embeddings(&self, input: Value) -> reqwest::Response {
+        self.app
+            .post_as(
+                "/v1/embeddings",
+                &self.token,
+                &json!({ "model": "acme/model", "input": input }),
+            )
+            .await
+    }
+
     /// The upstream answers inference calls with `response`, `times` times, at wiremock
     /// `priority` (lower wins; the default is 5).
     async fn answer(&self, response: ResponseTemplate, times: u64, priority: u8) {
@@ -796,14 +807,7 @@ async fn remote_embeddings_are_relayed_as_written_and_checked() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.unwrap(), one);
 
-    let res = r
-        .app
-        .post_as(
-            "/v1/embeddings",
-            &r.token,
-            &json!({ "model": "acme/model", "input": ["first", "second"] }),
-        )
-        .await;
+    let res = r.embeddings(json!(["first", "second"])).await;
     assert_eq!(res.status(), 200);
     assert_eq!(header_of(&res, "x-hfb-upstream-status"), "200");
     let text = res.text().await.unwrap();
@@ -853,14 +857,7 @@ async fn remote_embeddings_are_relayed_as_written_and_checked() {
         ("[[0.1], [NaN]]", "not JSON"),
     ] {
         r.answer(raw(answer), 1, 1).await;
-        let res = r
-            .app
-            .post_as(
-                "/v1/embeddings",
-                &r.token,
-                &json!({ "model": "acme/model", "input": ["a", "b"] }),
-            )
-            .await;
+        let res = r.embeddings(json!(["a", "b"])).await;
         assert_eq!(res.status(), 502, "{answer}");
         let err: Value = res.json().await.unwrap();
         assert_eq!(err["error"]["code"], "upstream_error", "{answer}: {err}");
