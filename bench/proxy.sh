@@ -259,50 +259,37 @@ wrk.headers["Authorization"] = "Bearer $2"
 LUA
 }
 
-targets=(direct "bare hop" hfb)
-declare -A url=([direct]="$endpoint_url" ["bare hop"]="$hop_url/infer" [hfb]="$hfb_url/api/v1/deployments/$id/infer")
-declare -A pid=([direct]="$upstream_pid" ["bare hop"]="$hop_pid" [hfb]="$hfb_pid")
-declare -A auth=([direct]="$key" ["bare hop"]="$key" [hfb]="$key")
-declare -A payload=([direct]="$body" ["bare hop"]="$body" [hfb]="$body")
-# What a good answer contains.
-declare -A expect=([direct]=POSITIVE ["bare hop"]=POSITIVE [hfb]=POSITIVE)
+targets=()
+declare -A url pid auth payload expect
+# target NAME URL PID KEY BODY EXPECT: a target wrk loads with BODY and KEY as its bearer
+# token; PID is the process measured, EXPECT what a good answer contains.
+target() {
+  targets+=("$1")
+  url[$1]="$2"
+  pid[$1]="$3"
+  auth[$1]="$4"
+  payload[$1]="$5"
+  expect[$1]="$6"
+}
+target direct "$endpoint_url" "$upstream_pid" "$key" "$body" POSITIVE
+target "bare hop" "$hop_url/infer" "$hop_pid" "$key" "$body" POSITIVE
+target hfb "$hfb_url/api/v1/deployments/$id/infer" "$hfb_pid" "$key" "$body" POSITIVE
 if [ -n "$baseline_bin" ]; then
-  targets+=("hfb before")
-  url["hfb before"]="$before_target"
-  pid["hfb before"]="$before_pid"
-  auth["hfb before"]="$before_key"
-  payload["hfb before"]="$body"
-  expect["hfb before"]=POSITIVE
+  target "hfb before" "$before_target" "$before_pid" "$before_key" "$body" POSITIVE
 fi
 # The embeddings targets: the same OpenAI call and a 384-float answer of the same size.
-targets+=("bare embeddings" "hfb embeddings")
-url["bare embeddings"]="$embeddings_hop_url/v1/embeddings"
-pid["bare embeddings"]="$embeddings_hop_pid"
-auth["bare embeddings"]="$key"
-payload["bare embeddings"]="$embed_body"
-expect["bare embeddings"]=embedding
-url["hfb embeddings"]="$hfb_url/v1/embeddings"
-pid["hfb embeddings"]="$hfb_pid"
-auth["hfb embeddings"]="$key"
-payload["hfb embeddings"]="$embed_body"
-expect["hfb embeddings"]=embedding
+target "bare embeddings" "$embeddings_hop_url/v1/embeddings" "$embeddings_hop_pid" "$key" \
+  "$embed_body" embedding
+target "hfb embeddings" "$hfb_url/v1/embeddings" "$hfb_pid" "$key" "$embed_body" embedding
 if [ -n "$baseline_bin" ]; then
-  targets+=("embeddings before")
-  url["embeddings before"]="$before_embeddings"
-  pid["embeddings before"]="$before_pid"
-  auth["embeddings before"]="$before_key"
-  payload["embeddings before"]="$embed_body"
-  expect["embeddings before"]=embedding
+  target "embeddings before" "$before_embeddings" "$before_pid" "$before_key" "$embed_body" \
+    embedding
 fi
 if [ -n "$litellm_bin" ]; then
   say "starting LiteLLM ($("$litellm_bin" --version 2>/dev/null | tail -1 || true))"
   start_litellm
-  targets+=(litellm)
-  url[litellm]="$litellm_url/v1/embeddings"
-  pid[litellm]="$litellm_pid"
-  auth[litellm]=sk-bench-master
-  payload[litellm]="{\"model\":\"bench-embed\",\"input\":\"$text\"}"
-  expect[litellm]=embedding
+  target litellm "$litellm_url/v1/embeddings" "$litellm_pid" sk-bench-master \
+    "{\"model\":\"bench-embed\",\"input\":\"$text\"}" embedding
 fi
 
 # One call to each before any load: a 200 carrying the upstream's answer.
